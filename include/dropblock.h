@@ -173,7 +173,9 @@ extern "C" {
     X(DROPBLOCK_ERR_LAYOUT, -8, "unknown layout")                              \
     X(DROPBLOCK_ERR_OVERLAP, -9, "buffers overlap (only y == x is allowed)")   \
     X(DROPBLOCK_ERR_OUT_OF_MEMORY, -10, "DROPBLOCK_MALLOC returned NULL")      \
-    X(DROPBLOCK_ERR_WORKSPACE, -11, "workspace smaller than dropblock_workspace_size()")
+    X(DROPBLOCK_ERR_WORKSPACE, -11, "workspace smaller than dropblock_workspace_size()")          \
+    X(DROPBLOCK_ERR_RANGE, -12, "sample range is not within [0, n) or is empty")             \
+    X(DROPBLOCK_ERR_KEPT, -13, "total_kept is below this range's kept count or above the element count")
 
 #define DROPBLOCK__STATUS_ENUM(name, value, text) name = value,
 typedef enum dropblock_status {
@@ -235,7 +237,8 @@ DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, d
 
 /* Zero-allocation variants. *bytes receives the workspace size for this
    shape (one bit per element, plus alignment slack); any alignment of the
-   workspace is accepted. The workspace may not overlap the tensors. */
+   workspace is accepted. The workspace may not overlap the tensors; its
+   contents after a call are unspecified. */
 DROPBLOCK_API dropblock_status dropblock_workspace_size(dropblock_shape shape, size_t *bytes);
 DROPBLOCK_API dropblock_status dropblock_forward_ws(const dropblock_config *cfg, dropblock_shape shape,
                                                     uint64_t step, const float *x, float *y,
@@ -255,6 +258,29 @@ DROPBLOCK_API dropblock_status dropblock_forward3d(const dropblock_config *cfg, 
 DROPBLOCK_API dropblock_status dropblock_backward3d(const dropblock_config *cfg, dropblock_shape3d shape,
                                                     uint64_t step, const float *dy, float *dx,
                                                     void *workspace, size_t workspace_bytes);
+
+/* Thread-split batches. Each thread handles samples [n_begin, n_end) of
+   one logical call; x, y and keep_mask still point at the whole tensor and
+   only that range of them is touched. The workspace must hold
+   dropblock_workspace_size() of a shape with n = n_end - n_begin. Any split
+   of [0, n) gives output bit-identical to one dropblock_forward() call.
+   The batch scale needs the kept count of the whole tensor: with
+   DROPBLOCK_SCALE_BATCH, first let every thread call dropblock_count_kept()
+   on its range (it touches no tensor, only the workspace), sum the counts,
+   and pass the sum as total_kept. Other scale modes ignore total_kept, so
+   they need no counting phase. */
+DROPBLOCK_API dropblock_status dropblock_count_kept(const dropblock_config *cfg, dropblock_shape shape,
+                                                    uint64_t step, int n_begin, int n_end, void *workspace,
+                                                    size_t workspace_bytes, uint64_t *kept);
+DROPBLOCK_API dropblock_status dropblock_forward_range(const dropblock_config *cfg, dropblock_shape shape,
+                                                       uint64_t step, int n_begin, int n_end,
+                                                       uint64_t total_kept, const float *x, float *y,
+                                                       uint8_t *keep_mask, void *workspace,
+                                                       size_t workspace_bytes);
+DROPBLOCK_API dropblock_status dropblock_backward_range(const dropblock_config *cfg, dropblock_shape shape,
+                                                        uint64_t step, int n_begin, int n_end,
+                                                        uint64_t total_kept, const float *dy, float *dx,
+                                                        void *workspace, size_t workspace_bytes);
 
 /* The paper's gamma for an h x w map (see THE MATH); NaN for invalid
    arguments (keep_prob NaN or outside [0,1], block_h < 1, block_w < 0,
@@ -666,71 +692,94 @@ DROPBLOCK__INTERNAL float dropblock__ratio(size_t all, size_t kept) {
     return kept ? (float)((double)all / (double)kept) : 0.0f;
 }
 
-DROPBLOCK__INTERNAL size_t dropblock__workspace_bytes(size_t total) {
-    return ((total + 63) >> 6) * sizeof(uint64_t) + sizeof(uint64_t) - 1;
+DROPBLOCK__INTERNAL size_t dropblock__workspace_bytes(size_t elements) {
+    return ((elements + 63) >> 6) * sizeof(uint64_t) + sizeof(uint64_t) - 1;
 }
 
-/* The seed threshold of a checked call. */
-DROPBLOCK__INTERNAL uint64_t dropblock__seed_threshold(const dropblock_config *cfg, const dropblock__geom *g) {
-    return dropblock__threshold(dropblock__gamma((double)cfg->keep_prob, g));
+/* A checked call: geometry, seed threshold t (0: no seed can occur), the
+   stream key, and the samples [n0, n1) it touches. */
+typedef struct dropblock__call {
+    dropblock__geom g;
+    const dropblock_config *cfg;
+    uint64_t t, key;
+    size_t n0, n1;
+} dropblock__call;
+
+/* Builds the keep bits of the call's samples and returns how many are set. */
+DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *bits) {
+    size_t len = (k->n1 - k->n0) * k->g.sample;
+    if (k->t == 0) return len;
+    dropblock__build_mask(&k->g, k->key, k->t, k->n0, k->n1, bits);
+    return dropblock__count_run(bits, 0, len);
 }
 
-/* The whole operation on checked arguments with seed threshold t: bits may
-   be NULL only when t == 0 (no seed can occur). */
-DROPBLOCK__INTERNAL void dropblock__run(const dropblock__geom *g, const dropblock_config *cfg, uint64_t t,
-                                        uint64_t step, const float *x, float *y, uint8_t *keep, uint64_t *bits) {
-    size_t n;
-    if (t == 0) {
-        if (y != x) memcpy(y, x, g->total * sizeof(float));
-        if (keep) memset(keep, 1, g->total);
+/* y = s*x under the mask built by dropblock__mask for the call's samples.
+   batch_kept: the kept count of the whole tensor, for the batch scale.
+   x, y and keep point at the whole tensor. */
+DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size_t batch_kept, const float *x,
+                                                  float *y, uint8_t *keep, const uint64_t *bits) {
+    const dropblock__geom *g = &k->g;
+    size_t e0 = k->n0 * g->sample, len = (k->n1 - k->n0) * g->sample, n;
+    float s;
+    if (keep) keep += e0;
+    if (k->t == 0) { /* identity: a bit-exact copy, not a multiply by 1 */
+        if (y != x) memcpy(y + e0, x + e0, len * sizeof(float));
+        if (keep) memset(keep, 1, len);
         return;
     }
-    DROPBLOCK_ASSERT(bits != NULL);
-    dropblock__build_mask(g, dropblock__key(cfg->seed, step), t, 0, g->n, bits);
-    switch (cfg->scale) {
+    switch (k->cfg->scale) {
     case DROPBLOCK_SCALE_SAMPLE:
-        for (n = 0; n < g->n; ++n) {
-            size_t b0 = n * g->sample;
-            float s = dropblock__ratio(g->sample, dropblock__count_run(bits, b0, g->sample));
-            dropblock__apply(bits, b0, g->sample, s, x + b0, y + b0, keep ? keep + b0 : NULL);
+        for (n = 0; n < k->n1 - k->n0; ++n) {
+            size_t b = n * g->sample;
+            s = dropblock__ratio(g->sample, dropblock__count_run(bits, b, g->sample));
+            dropblock__apply(bits, b, g->sample, s, x + e0 + b, y + e0 + b, keep ? keep + b : NULL);
         }
         return;
     case DROPBLOCK_SCALE_EXPECTED: {
-        double e = dropblock__expected_keep(g, t);
-        dropblock__apply(bits, 0, g->total, e > 0.0 ? (float)(1.0 / e) : 0.0f, x, y, keep);
-        return;
+        double e = dropblock__expected_keep(g, k->t);
+        s = e > 0.0 ? (float)(1.0 / e) : 0.0f;
+        break;
     }
-    case DROPBLOCK_SCALE_NONE:
-        dropblock__apply(bits, 0, g->total, 1.0f, x, y, keep);
-        return;
-    default:
-        dropblock__apply(bits, 0, g->total, dropblock__ratio(g->total, dropblock__count_run(bits, 0, g->total)),
-                         x, y, keep);
-        return;
+    case DROPBLOCK_SCALE_NONE: s = 1.0f; break;
+    default: s = dropblock__ratio(g->total, batch_kept); break;
     }
+    dropblock__apply(bits, 0, len, s, x + e0, y + e0, keep);
 }
 
-/* Checks every argument of a forward/backward call; on success g is filled. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_call(const dropblock_config *cfg, dropblock_shape3d s,
-                                                          const float *x, const float *y, const uint8_t *keep,
-                                                          const void *ws, size_t ws_bytes, int need_ws,
-                                                          dropblock__geom *g) {
+/* Checks config, shape and sample range [n_begin, n_end) (n_end < 0: all)
+   and fills the call. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__setup(const dropblock_config *cfg, dropblock_shape3d s, uint64_t step,
+                                                     int n_begin, int n_end, dropblock__call *k) {
     dropblock_status st;
-    size_t bytes;
-    if (!cfg || !x || !y) return DROPBLOCK_ERR_NULL;
-    st = dropblock__geometry(cfg, s, g);
+    if (!cfg) return DROPBLOCK_ERR_NULL;
+    st = dropblock__geometry(cfg, s, &k->g);
     if (st != DROPBLOCK_OK) return st;
-    bytes = g->total * sizeof(float);
-    if ((x != y && dropblock__overlap(x, bytes, y, bytes)) || dropblock__overlap(keep, g->total, x, bytes) ||
-        dropblock__overlap(keep, g->total, y, bytes))
+    if (n_end < 0) n_end = s.n;
+    if (n_begin < 0 || n_begin >= n_end || n_end > s.n) return DROPBLOCK_ERR_RANGE;
+    k->cfg = cfg;
+    k->t = dropblock__threshold(dropblock__gamma((double)cfg->keep_prob, &k->g));
+    k->key = dropblock__key(cfg->seed, step);
+    k->n0 = (size_t)n_begin;
+    k->n1 = (size_t)n_end;
+    return DROPBLOCK_OK;
+}
+
+/* Checks the buffers of a call: x/y/keep (whole tensors; any may be NULL
+   when the call has no such buffer) against each other and the workspace,
+   whose size must cover the call's samples unless need_ws is 0. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_buffers(const dropblock__call *k, const float *x,
+                                                             const float *y, const uint8_t *keep, const void *ws,
+                                                             size_t ws_bytes, int need_ws) {
+    size_t total = k->g.total, bytes = total * sizeof(float);
+    if ((x != y && dropblock__overlap(x, bytes, y, bytes)) || dropblock__overlap(keep, total, x, bytes) ||
+        dropblock__overlap(keep, total, y, bytes))
         return DROPBLOCK_ERR_OVERLAP;
-    if (need_ws) {
-        if (!ws) return DROPBLOCK_ERR_NULL;
-        if (ws_bytes < dropblock__workspace_bytes(g->total)) return DROPBLOCK_ERR_WORKSPACE;
-        if (dropblock__overlap(ws, ws_bytes, x, bytes) || dropblock__overlap(ws, ws_bytes, y, bytes) ||
-            dropblock__overlap(ws, ws_bytes, keep, g->total))
-            return DROPBLOCK_ERR_OVERLAP;
-    }
+    if (!need_ws) return DROPBLOCK_OK;
+    if (!ws) return DROPBLOCK_ERR_NULL;
+    if (ws_bytes < dropblock__workspace_bytes((k->n1 - k->n0) * k->g.sample)) return DROPBLOCK_ERR_WORKSPACE;
+    if (dropblock__overlap(ws, ws_bytes, x, bytes) || dropblock__overlap(ws, ws_bytes, y, bytes) ||
+        dropblock__overlap(ws, ws_bytes, keep, total))
+        return DROPBLOCK_ERR_OVERLAP;
     return DROPBLOCK_OK;
 }
 
@@ -745,6 +794,35 @@ DROPBLOCK__INTERNAL dropblock_shape3d dropblock__lift(dropblock_shape s) {
     return r;
 }
 
+/* Every forward/backward entry point ends here. ws NULL: allocate. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__forward(const dropblock_config *cfg, dropblock_shape3d shape,
+                                                       uint64_t step, int n_begin, int n_end,
+                                                       const uint64_t *total_kept, const float *x, float *y,
+                                                       uint8_t *keep, void *ws, size_t ws_bytes) {
+    dropblock__call k;
+    dropblock_status st;
+    uint64_t *bits = NULL;
+    size_t kept;
+    if (!x || !y) return DROPBLOCK_ERR_NULL;
+    st = dropblock__setup(cfg, shape, step, n_begin, n_end, &k);
+    if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, x, y, keep, ws, ws_bytes, ws != NULL);
+    if (st != DROPBLOCK_OK) return st;
+    if (ws) {
+        bits = dropblock__align(ws);
+    } else if (k.t != 0) {
+        bits = (uint64_t *)DROPBLOCK_MALLOC(((k.g.total + 63) >> 6) * sizeof(uint64_t));
+        if (!bits) return DROPBLOCK_ERR_OUT_OF_MEMORY;
+    }
+    kept = dropblock__mask(&k, bits);
+    if (total_kept && cfg->scale == DROPBLOCK_SCALE_BATCH &&
+        (*total_kept < kept || *total_kept > k.g.total))
+        st = DROPBLOCK_ERR_KEPT;
+    else
+        dropblock__apply_samples(&k, total_kept ? (size_t)*total_kept : kept, x, y, keep, bits);
+    if (!ws && bits) DROPBLOCK_FREE(bits);
+    return st;
+}
+
 /* ---- public functions --------------------------------------------------- */
 
 DROPBLOCK_API const char *dropblock_status_string(dropblock_status status) {
@@ -754,6 +832,19 @@ DROPBLOCK_API const char *dropblock_status_string(dropblock_status status) {
 #undef DROPBLOCK__STATUS_CASE
     default: return "unknown status";
     }
+}
+
+DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
+                                                 uint64_t step, const float *x, float *y,
+                                                 uint8_t *keep_mask) {
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, -1, NULL, x, y, keep_mask, NULL, 0);
+}
+
+/* The mask and scale depend only on (config, shape, step), never on the
+   values, so every backward is the forward map applied to dy. */
+DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, dropblock_shape shape,
+                                                  uint64_t step, const float *dy, float *dx) {
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, -1, NULL, dy, dx, NULL, NULL, 0);
 }
 
 DROPBLOCK_API dropblock_status dropblock_workspace_size3d(dropblock_shape3d shape, size_t *bytes) {
@@ -769,58 +860,63 @@ DROPBLOCK_API dropblock_status dropblock_workspace_size(dropblock_shape shape, s
     return dropblock_workspace_size3d(dropblock__lift(shape), bytes);
 }
 
-DROPBLOCK_API dropblock_status dropblock_forward3d(const dropblock_config *cfg, dropblock_shape3d shape,
-                                                   uint64_t step, const float *x, float *y,
-                                                   uint8_t *keep_mask, void *workspace,
-                                                   size_t workspace_bytes) {
-    dropblock__geom g;
-    dropblock_status st = dropblock__check_call(cfg, shape, x, y, keep_mask, workspace, workspace_bytes, 1, &g);
-    if (st != DROPBLOCK_OK) return st;
-    dropblock__run(&g, cfg, dropblock__seed_threshold(cfg, &g), step, x, y, keep_mask, dropblock__align(workspace));
-    return DROPBLOCK_OK;
-}
-
-DROPBLOCK_API dropblock_status dropblock_backward3d(const dropblock_config *cfg, dropblock_shape3d shape,
-                                                    uint64_t step, const float *dy, float *dx,
-                                                    void *workspace, size_t workspace_bytes) {
-    /* The mask and scale depend only on (config, shape, step), never on the
-       values, so the gradient is the forward map applied to dy. */
-    return dropblock_forward3d(cfg, shape, step, dy, dx, NULL, workspace, workspace_bytes);
-}
-
 DROPBLOCK_API dropblock_status dropblock_forward_ws(const dropblock_config *cfg, dropblock_shape shape,
                                                     uint64_t step, const float *x, float *y,
                                                     uint8_t *keep_mask, void *workspace,
                                                     size_t workspace_bytes) {
-    return dropblock_forward3d(cfg, dropblock__lift(shape), step, x, y, keep_mask, workspace, workspace_bytes);
+    if (!workspace) return DROPBLOCK_ERR_NULL;
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, -1, NULL, x, y, keep_mask, workspace,
+                              workspace_bytes);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward_ws(const dropblock_config *cfg, dropblock_shape shape,
                                                      uint64_t step, const float *dy, float *dx,
                                                      void *workspace, size_t workspace_bytes) {
-    return dropblock_forward3d(cfg, dropblock__lift(shape), step, dy, dx, NULL, workspace, workspace_bytes);
+    return dropblock_forward_ws(cfg, shape, step, dy, dx, NULL, workspace, workspace_bytes);
 }
 
-DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
-                                                 uint64_t step, const float *x, float *y,
-                                                 uint8_t *keep_mask) {
-    dropblock__geom g;
-    dropblock_status st = dropblock__check_call(cfg, dropblock__lift(shape), x, y, keep_mask, NULL, 0, 0, &g);
-    uint64_t *bits = NULL, t;
-    if (st != DROPBLOCK_OK) return st;
-    t = dropblock__seed_threshold(cfg, &g);
-    if (t != 0) {
-        bits = (uint64_t *)DROPBLOCK_MALLOC(((g.total + 63) >> 6) * sizeof(uint64_t));
-        if (!bits) return DROPBLOCK_ERR_OUT_OF_MEMORY;
-    }
-    dropblock__run(&g, cfg, t, step, x, y, keep_mask, bits);
-    if (bits) DROPBLOCK_FREE(bits);
-    return DROPBLOCK_OK;
+DROPBLOCK_API dropblock_status dropblock_forward3d(const dropblock_config *cfg, dropblock_shape3d shape,
+                                                   uint64_t step, const float *x, float *y,
+                                                   uint8_t *keep_mask, void *workspace,
+                                                   size_t workspace_bytes) {
+    if (!workspace) return DROPBLOCK_ERR_NULL;
+    return dropblock__forward(cfg, shape, step, 0, -1, NULL, x, y, keep_mask, workspace, workspace_bytes);
 }
 
-DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, dropblock_shape shape,
-                                                  uint64_t step, const float *dy, float *dx) {
-    return dropblock_forward(cfg, shape, step, dy, dx, NULL);
+DROPBLOCK_API dropblock_status dropblock_backward3d(const dropblock_config *cfg, dropblock_shape3d shape,
+                                                    uint64_t step, const float *dy, float *dx,
+                                                    void *workspace, size_t workspace_bytes) {
+    return dropblock_forward3d(cfg, shape, step, dy, dx, NULL, workspace, workspace_bytes);
+}
+
+DROPBLOCK_API dropblock_status dropblock_count_kept(const dropblock_config *cfg, dropblock_shape shape,
+                                                    uint64_t step, int n_begin, int n_end, void *workspace,
+                                                    size_t workspace_bytes, uint64_t *kept) {
+    dropblock__call k;
+    dropblock_status st;
+    if (!workspace || !kept) return DROPBLOCK_ERR_NULL;
+    st = dropblock__setup(cfg, dropblock__lift(shape), step, n_begin, n_end, &k);
+    if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, NULL, NULL, NULL, workspace, workspace_bytes, 1);
+    if (st == DROPBLOCK_OK) *kept = (uint64_t)dropblock__mask(&k, dropblock__align(workspace));
+    return st;
+}
+
+DROPBLOCK_API dropblock_status dropblock_forward_range(const dropblock_config *cfg, dropblock_shape shape,
+                                                       uint64_t step, int n_begin, int n_end,
+                                                       uint64_t total_kept, const float *x, float *y,
+                                                       uint8_t *keep_mask, void *workspace,
+                                                       size_t workspace_bytes) {
+    if (!workspace) return DROPBLOCK_ERR_NULL;
+    return dropblock__forward(cfg, dropblock__lift(shape), step, n_begin, n_end, &total_kept, x, y, keep_mask,
+                              workspace, workspace_bytes);
+}
+
+DROPBLOCK_API dropblock_status dropblock_backward_range(const dropblock_config *cfg, dropblock_shape shape,
+                                                        uint64_t step, int n_begin, int n_end,
+                                                        uint64_t total_kept, const float *dy, float *dx,
+                                                        void *workspace, size_t workspace_bytes) {
+    return dropblock_forward_range(cfg, shape, step, n_begin, n_end, total_kept, dy, dx, NULL, workspace,
+                                   workspace_bytes);
 }
 
 DROPBLOCK_API double dropblock_gamma(double keep_prob, int block_h, int block_w, int h, int w) {
