@@ -219,7 +219,7 @@ static double evaluate(const float *p, const float *x, const int *labels, int co
    a fixed step (so the mask is fixed). The error is measured against the
    largest gradient, because float activations make tiny components noisy:
    a correct backward stays near 0.2% of it; skipping dropblock_backward
-   gives about 2%, well over the 0.5% limit. */
+   gives about 4%, well over the 0.5% limit. */
 static int gradient_check(const float *x, const int *labels, const dropblock_config *drop, cache *c) {
     static float p[N_PARAMS], g[N_PARAMS];
     const float eps = 1e-2f;
