@@ -344,6 +344,16 @@ static void run_breakdown(const options *o) {
     }
 }
 
+/* Other processes share the cores and the L3: say how busy the machine was
+   (Linux only; elsewhere nothing is printed). */
+static void print_load(const char *when) {
+    FILE *f = fopen("/proc/loadavg", "r");
+    double load;
+    if (!f) return;
+    if (fscanf(f, "%lf", &load) == 1) printf("load average %s: %.2f\n", when, load);
+    fclose(f);
+}
+
 static void usage(void) {
     fprintf(stderr, "usage: dropblock_bench [--reps N] [--quick] [--csv PATH] [--breakdown]\n"
                     "  --reps N     timed repetitions per case (default 101)\n"
@@ -387,7 +397,9 @@ int main(int argc, char **argv) {
 #ifndef NDEBUG
     printf("note: assertions are on (not a Release build); figures may be pessimistic\n");
 #endif
+    print_load("at start");
     run_main(&o);
     if (o.breakdown) run_breakdown(&o);
+    print_load("at end");
     return 0;
 }
