@@ -77,37 +77,50 @@ static dropblock_status run(const golden_case *gc, const float *x, float *y, uin
     }
 }
 
-int main(void) {
-    size_t k;
-    for (k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
-        const golden_case *gc = &cases[k];
-        size_t count = (size_t)gc->n * gc->d * gc->h * gc->w * gc->c, i, kept = 0;
-        float *x = (float *)malloc(count * sizeof *x);
-        float *y = (float *)malloc(count * sizeof *y);
-        uint8_t *mask = (uint8_t *)malloc(count);
-        uint32_t scale_bits = 0;
+/* Prints one line for one case; x, y and mask hold `count` elements. */
+static int report(const golden_case *gc, size_t count, float *x, float *y, uint8_t *mask) {
+    size_t i, kept = 0;
+    uint32_t scale_bits = 0;
 
-        if (!x || !y || !mask) return 1;
-        /* Exact inputs: integer / power of two, nothing a compiler can fuse. */
-        for (i = 0; i < count; ++i) x[i] = (float)((long)((i * 7919u) % 2001u) - 1000) / 64.0f;
-        if (run(gc, x, y, mask) != DROPBLOCK_OK) return 1;
-        for (i = 0; i < count; ++i) kept += mask[i];
-        printf("%-36s kept=%zu/%zu mask=%016llx y=%016llx", gc->name, kept, count,
-               (unsigned long long)fnv1a(mask, count), (unsigned long long)fnv1a(y, count * sizeof *y));
+    /* Exact inputs: integer / power of two, nothing a compiler can fuse. */
+    for (i = 0; i < count; ++i) x[i] = (float)((long)((i * 7919u) % 2001u) - 1000) / 64.0f;
+    if (run(gc, x, y, mask) != DROPBLOCK_OK) return 1;
+    for (i = 0; i < count; ++i) kept += mask[i];
+    printf("%-36s kept=%zu/%zu mask=%016llx y=%016llx", gc->name, kept, count,
+           (unsigned long long)fnv1a(mask, count), (unsigned long long)fnv1a(y, count * sizeof *y));
 
-        /* The scale factor itself: with x = 1 a kept element holds s. */
-        for (i = 0; i < count; ++i) x[i] = 1.0f;
-        if (run(gc, x, y, mask) != DROPBLOCK_OK) return 1;
-        for (i = 0; i < count; ++i) {
-            if (mask[i]) {
-                memcpy(&scale_bits, &y[i], sizeof scale_bits);
-                break;
-            }
+    /* The scale factor itself: with x = 1 a kept element holds s. */
+    for (i = 0; i < count; ++i) x[i] = 1.0f;
+    if (run(gc, x, y, mask) != DROPBLOCK_OK) return 1;
+    for (i = 0; i < count; ++i) {
+        if (mask[i]) {
+            memcpy(&scale_bits, &y[i], sizeof scale_bits);
+            break;
         }
-        printf(" scale=%08lx\n", (unsigned long)scale_bits);
-        free(x);
-        free(y);
-        free(mask);
     }
+    printf(" scale=%08lx\n", (unsigned long)scale_bits);
     return 0;
+}
+
+int main(void) {
+    enum { NCASES = sizeof cases / sizeof cases[0] };
+    size_t k, count[NCASES], max_count = 0;
+    float *x, *y;
+    uint8_t *mask;
+    int failed = 0;
+
+    for (k = 0; k < NCASES; ++k) {
+        const golden_case *gc = &cases[k];
+        count[k] = (size_t)gc->n * gc->d * gc->h * gc->w * gc->c;
+        if (count[k] > max_count) max_count = count[k];
+    }
+    x = (float *)malloc(max_count * sizeof *x);
+    y = (float *)malloc(max_count * sizeof *y);
+    mask = (uint8_t *)malloc(max_count);
+    failed = !x || !y || !mask;
+    for (k = 0; k < NCASES && !failed; ++k) failed = report(&cases[k], count[k], x, y, mask);
+    free(x);
+    free(y);
+    free(mask);
+    return failed;
 }
