@@ -12,6 +12,7 @@ torchvision's drop_block2d is the paper's default (valid seeds, one map per
 import argparse
 import csv
 import statistics
+import subprocess
 import sys
 import time
 
@@ -91,20 +92,43 @@ def peer_call(torch, drop_block2d, row):
     return lambda: drop_block2d(x, p, block, training=True)
 
 
+def time_one(spec, reps, warmup):
+    """--one: time a single case in this process and print its ns/elem."""
+    torch, drop_block2d = load_torch()
+    torch.set_num_threads(1)
+    torch.manual_seed(2018)
+    kind, n, h, w, c, block = spec.split(",")
+    row = dict(kind=kind, n=int(n), h=int(h), w=int(w), c=int(c), block=int(block), keep=KEEP)
+    ns = median_ns(peer_call(torch, drop_block2d, row), warmup, reps)
+    print(ns / (row["n"] * row["h"] * row["w"] * row["c"]))
+
+
+def time_in_child(row, args):
+    """Each case in a fresh process: torch's large temporaries go through
+    malloc, whose mmap threshold adapts to earlier sizes, and a case timed
+    after a bigger one measured up to 2x slower in the same process."""
+    spec = ",".join(str(row[k]) for k in ("kind", "n", "h", "w", "c", "block"))
+    cmd = [sys.executable, __file__, "--one", spec, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ours", nargs="?", help="dropblock_bench --csv output, or - for stdin")
     parser.add_argument("--reps", type=int, default=11, help="timed repetitions per case (default 11)")
     parser.add_argument("--quick", action="store_true", help="1 repetition, no warm-up")
+    parser.add_argument("--one", metavar="KIND,N,H,W,C,BLOCK", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch, drop_block2d = load_torch()
-    torch.set_num_threads(1)
-    torch.manual_seed(2018)
     reps, warmup = (1, 0) if args.quick else (max(1, args.reps), 2)
+    if args.one:
+        time_one(args.one, reps, warmup)
+        return 0
+    torch, _ = load_torch()
     rows = read_ours(args.ours) if args.ours else default_rows()
 
-    print(f"torchvision.ops.drop_block2d (torch {torch.__version__}), {torch.get_num_threads()} thread, "
-          f"training, p = 1 - keep, NCHW tensors; {reps} reps (median), {warmup} warm-up")
+    print(f"torchvision.ops.drop_block2d (torch {torch.__version__}), 1 thread (torch.set_num_threads(1)), "
+          f"training, p = 1 - keep, NCHW tensors; {reps} reps (median), {warmup} warm-up, each case in a fresh process")
     print(f"{'case':<15} {'shape(NxHxWxC)':<14} {'block':>5} {'peer ns/elem':>12} {'ours ns/elem':>12} {'speed-up':>9}")
     speedups = []
     for row in rows:
@@ -113,7 +137,7 @@ def main():
         if not has_peer(row):
             print(f"{label} {'no peer':>12}")
             continue
-        peer = median_ns(peer_call(torch, drop_block2d, row), warmup, reps) / (row["n"] * row["h"] * row["w"] * row["c"])
+        peer = time_in_child(row, args)
         if row["ns_per_elem"] is None:
             print(f"{label} {peer:12.3f}")
             continue
