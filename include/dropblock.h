@@ -113,15 +113,20 @@
    average takes about 7 words per 64 draws; the result is the same as
    drawing all 32.
 
-   The forward pass uses the stream (cfg->seed, step). Seed positions are
-   numbered P = m * (Ds*Hs*Ws) + (z*Hs + i)*Ws + j, where m is the map index
-   (n*C + c by default, n under SHARE_CHANNELS, c under SHARE_BATCH, 0 under
-   both) and Ds x Hs x Ws the grid of allowed seed positions; position P is
-   draw P of that stream: group floor(P/64), words 32*floor(P/64) + k. So
-   the mask does not depend on layout, on the code path, or on libm, and
-   nothing in it passes through an expression an FMA-contracting build can
-   round differently (the only sums of products, in the expected scale,
-   are rounded one operation at a time).
+   The forward pass uses the stream (cfg->seed, step). A map is named by
+   (nm, cm): nm = n, or 0 under SHARE_BATCH; cm = c, or 0 under
+   SHARE_CHANNELS; there are Nm x Cm maps. With Ds x Hs x Ws the grid of
+   allowed seed positions (valid: D-bd+1 x H-bh+1 x W-bw+1; anywhere: the
+   map), seed position (z, i, j) of map (nm, cm) is numbered
+
+       P = (((nm*Ds + z)*Hs + i)*Ws + j)*Cm + cm
+
+   (grid positions in NHWC order, whatever the tensor layout) and is draw P
+   of that stream: group floor(P/64), words 32*floor(P/64) + k. So the mask
+   does not depend on layout, on the code path, or on libm, and nothing in
+   it passes through an expression an FMA-contracting build can round
+   differently (the only sums of products, in the expected scale, are
+   rounded one operation at a time).
 
    -------------------------------------------------------------------------
    GLOSSARY
@@ -378,21 +383,6 @@ DROPBLOCK__INTERNAL unsigned dropblock__ctz64(uint64_t v) {
 #endif
 }
 
-/* Clears bits [start, start + len) of a bit array. */
-DROPBLOCK__INTERNAL void dropblock__clear_run(uint64_t *bits, size_t start, size_t len) {
-    size_t w = start >> 6, end = start + len;
-    unsigned head = (unsigned)(start & 63);
-    if (len == 0) return;
-    if (head + len <= 64) {
-        uint64_t m = (len == 64) ? ~UINT64_C(0) : ((UINT64_C(1) << len) - 1) << head;
-        bits[w] &= ~m;
-        return;
-    }
-    bits[w++] &= ~(~UINT64_C(0) << head);
-    for (; w < (end >> 6); ++w) bits[w] = 0;
-    if (end & 63) bits[w] &= ~UINT64_C(0) << (end & 63);
-}
-
 /* Number of set bits in [start, start + len). */
 DROPBLOCK__INTERNAL size_t dropblock__count_run(const uint64_t *bits, size_t start, size_t len) {
     size_t w = start >> 6, end = start + len, n = 0;
@@ -457,23 +447,26 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
 
 /* ---- geometry and validation ---------------------------------------------- */
 
-/* Everything a call derives from (config, shape): dimensions, the clipped
-   block, the seed grid, and element strides for the layout. */
+/* Everything a call derives from (config, shape). The mask is built in a
+   compact "mask tensor" with one bit per (map sample, z, i, j, map channel):
+   NHWC-like rows of W*cm bits for DROPBLOCK_NHWC, NCHW-like rows of W bits
+   (one row per map channel) for DROPBLOCK_NCHW; it is broadcast over the
+   shared axes when applied. */
 typedef struct dropblock__geom {
-    size_t n, d, h, w, c;          /* dims                                    */
+    size_t n, d, h, w, c;          /* tensor dims                             */
     size_t bd, bh, bw;             /* clipped block                           */
     size_t sd, sh, sw;             /* seed grid                               */
-    size_t od, oh, ow;             /* first block row of seed row 0 is -o... */
-    size_t sn, sc, sz, si, sj;     /* element strides                         */
+    size_t od, oh, ow;             /* block start = seed index - o (clipped)  */
+    size_t nm, cm;                 /* maps along batch and channels           */
     size_t sample, total;          /* elements per sample, in the tensor      */
-    size_t maps_n, maps_c;         /* maps per batch axis and channel axis    */
-    unsigned flags;
+    size_t rowbits, mapbits;       /* mask row; mask bits of one map sample   */
+    int nchw;
 } dropblock__geom;
 
-/* One axis: clipped block b, seed grid size and how far a block reaches up
-   from its seed row. Valid placement: seed row s covers s .. s+b-1 (the
-   seed sits floor((b-1)/2) into its block). Anywhere: s - floor((b-1)/2)
-   .. + b-1, clipped. */
+/* One axis: clipped block b, seed grid size, and o such that seed index s
+   drops s - o .. s - o + b - 1. Valid placement: the grid starts where the
+   first whole block fits, so o = 0. Anywhere: the seed sits
+   floor((b-1)/2) into its block. */
 DROPBLOCK__INTERNAL void dropblock__axis(size_t len, int block, int anywhere, size_t *b, size_t *grid,
                                          size_t *up) {
     *b = (size_t)block < len ? (size_t)block : len;
@@ -519,15 +512,11 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__geometry(const dropblock_config 
     dropblock__axis(g->h, cfg->block_h, anywhere, &g->bh, &g->sh, &g->oh);
     dropblock__axis(g->w, cfg->block_w ? cfg->block_w : cfg->block_h, anywhere, &g->bw, &g->sw, &g->ow);
     g->sample = g->total / g->n;
-    g->sn = g->sample;
-    if (cfg->layout == DROPBLOCK_NHWC) {
-        g->sc = 1; g->sj = g->c; g->si = g->w * g->c; g->sz = g->h * g->w * g->c;
-    } else {
-        g->sj = 1; g->si = g->w; g->sz = g->h * g->w; g->sc = g->d * g->h * g->w;
-    }
-    g->maps_n = (cfg->flags & DROPBLOCK_SHARE_BATCH) ? 1 : g->n;
-    g->maps_c = (cfg->flags & DROPBLOCK_SHARE_CHANNELS) ? 1 : g->c;
-    g->flags = cfg->flags;
+    g->nm = (cfg->flags & DROPBLOCK_SHARE_BATCH) ? 1 : g->n;
+    g->cm = (cfg->flags & DROPBLOCK_SHARE_CHANNELS) ? 1 : g->c;
+    g->nchw = cfg->layout == DROPBLOCK_NCHW;
+    g->rowbits = g->nchw ? g->w : g->w * g->cm;
+    g->mapbits = g->cm * g->d * g->h * g->w;
     return DROPBLOCK_OK;
 }
 
@@ -537,7 +526,7 @@ DROPBLOCK__INTERNAL double dropblock__gamma(double keep_prob, const dropblock__g
     double area = (double)g->bd * (double)g->bh * (double)g->bw;
     double map = (double)g->d * (double)g->h * (double)g->w;
     double valid = (double)(g->d - g->bd + 1) * (double)(g->h - g->bh + 1) * (double)(g->w - g->bw + 1);
-    double gamma = (1.0 - keep_prob) / area * map / valid;
+    double gamma = (1.0 - keep_prob) * map / (area * valid); /* block = map: exactly 1 - keep_prob */
     return gamma < 0.0 ? 0.0 : (gamma > 1.0 ? 1.0 : gamma);
 }
 
@@ -601,90 +590,260 @@ DROPBLOCK__INTERNAL double dropblock__expected_keep(const dropblock__geom *g, ui
     return sum / ((double)g->d * (double)g->h * (double)g->w);
 }
 
-/* Clears, in bits (bit e = element e - first of the samples [n0, n1)), the
-   block of one seed: seed position q of map m. */
-DROPBLOCK__INTERNAL void dropblock__paint(const dropblock__geom *g, uint64_t *bits, size_t n0, size_t n1,
-                                          size_t m, size_t q) {
-    size_t sz = q / (g->sh * g->sw), rest = q % (g->sh * g->sw);
-    size_t si = rest / g->sw, sj = rest % g->sw;
-    /* block extents [s - up, s - up + b), clipped; s - up may wrap below 0
-       but s - up + b >= 1, so the unsigned sum comes out right */
-    size_t z0 = sz > g->od ? sz - g->od : 0, z1 = sz - g->od + g->bd;
-    size_t i0 = si > g->oh ? si - g->oh : 0, i1 = si - g->oh + g->bh;
-    size_t j0 = sj > g->ow ? sj - g->ow : 0, j1 = sj - g->ow + g->bw;
-    size_t nm = m / g->maps_c, cm = m % g->maps_c;
-    size_t na = g->maps_n == 1 ? n0 : nm, nb = g->maps_n == 1 ? n1 : nm + 1;
-    size_t c0 = g->maps_c == 1 ? 0 : cm, c1 = g->maps_c == 1 ? g->c : cm + 1;
-    size_t n, c, z, i, j;
-    if (z1 > g->d) z1 = g->d;
-    if (i1 > g->h) i1 = g->h;
-    if (j1 > g->w) j1 = g->w;
-    if (na < n0) na = n0;
-    if (nb > n1) nb = n1;
-    for (n = na; n < nb; ++n) {
-        size_t base_n = (n - n0) * g->sn;
-        for (z = z0; z < z1; ++z)
-            for (i = i0; i < i1; ++i) {
-                size_t row = base_n + z * g->sz + i * g->si + j0 * g->sj;
-                if (g->sj == 1) { /* NCHW: a run per channel */
-                    for (c = c0; c < c1; ++c) dropblock__clear_run(bits, row + c * g->sc, j1 - j0);
-                } else if (c1 - c0 == g->c) { /* NHWC, all channels: one run */
-                    dropblock__clear_run(bits, row, (j1 - j0) * g->c);
-                } else {
-                    for (j = 0; j < j1 - j0; ++j) {
-                        size_t e = row + j * g->sj + c0;
-                        bits[e >> 6] &= ~(UINT64_C(1) << (e & 63));
-                    }
-                }
-            }
+/* ---- bit rows ---------------------------------------------------------------
+   Bit arrays keep one zero word of padding past their last bit, so a
+   64-bit read or an OR that straddles the end stays inside the array. */
+
+DROPBLOCK__INTERNAL size_t dropblock__words(size_t bits) { return (bits + 63) / 64 + 1; }
+
+/* The 64 bits starting at bit pos. */
+DROPBLOCK__INTERNAL uint64_t dropblock__get64(const uint64_t *bits, size_t pos) {
+    unsigned r = (unsigned)(pos & 63);
+    const uint64_t *p = bits + (pos >> 6);
+    return r ? (p[0] >> r) | (p[1] << (64 - r)) : p[0];
+}
+
+DROPBLOCK__INTERNAL void dropblock__set_run(uint64_t *bits, size_t start, size_t len) {
+    size_t w = start >> 6, end = start + len;
+    unsigned head = (unsigned)(start & 63);
+    if (len == 0) return;
+    if (head + len <= 64) {
+        bits[w] |= (len == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << len) - 1)) << head;
+        return;
+    }
+    bits[w++] |= ~UINT64_C(0) << head;
+    for (; w < (end >> 6); ++w) bits[w] = ~UINT64_C(0);
+    if (end & 63) bits[w] |= ~(~UINT64_C(0) << (end & 63));
+}
+
+/* dst bits [pos, pos + n) |= src bits [0, n); src is zero past bit n. */
+DROPBLOCK__INTERNAL void dropblock__or_at(uint64_t *dst, size_t pos, const uint64_t *src, size_t n) {
+    size_t k, words = (n + 63) / 64;
+    unsigned r = (unsigned)(pos & 63);
+    dst += pos >> 6;
+    if (r == 0) {
+        for (k = 0; k < words; ++k) dst[k] |= src[k];
+        return;
+    }
+    for (k = 0; k < words; ++k) {
+        dst[k] |= src[k] << r;
+        dst[k + 1] |= src[k] >> (64 - r);
     }
 }
 
-/* Builds the keep bits of samples [n0, n1) (bit 0 = first element of n0)
-   from the seeds of every map that touches them. */
-DROPBLOCK__INTERNAL void dropblock__build_mask(const dropblock__geom *g, uint64_t key, uint64_t t,
-                                               size_t n0, size_t n1, uint64_t *bits) {
-    size_t positions = g->sd * g->sh * g->sw;
-    size_t m0 = g->maps_n == 1 ? 0 : n0 * g->maps_c, m1 = g->maps_n == 1 ? g->maps_c : n1 * g->maps_c;
-    size_t p0 = m0 * positions, p1 = m1 * positions, grp;
-    size_t nbits = (n1 - n0) * g->sample;
-    memset(bits, 0xFF, ((nbits + 63) >> 6) * sizeof(uint64_t));
-    for (grp = p0 >> 6; grp <= (p1 - 1) >> 6; ++grp) {
-        size_t base = grp << 6;
-        uint64_t live = ~UINT64_C(0), ones;
-        if (base < p0) live &= ~UINT64_C(0) << (p0 - base);
-        if (p1 - base < 64) live &= ~(~UINT64_C(0) << (p1 - base));
-        ones = dropblock__draw_group(key, (uint64_t)grp * 32u, t, live);
-        while (ones) {
-            size_t p = base + dropblock__ctz64(ones);
-            ones &= ones - 1;
-            dropblock__paint(g, bits, n0, n1, p / positions, p % positions);
+/* row[j] |= src[j - shift] (shift > 0: towards higher bits; < 0: lower) for
+   the words of row; src has sw words and is zero past its last bit. */
+DROPBLOCK__INTERNAL void dropblock__or_shifted(uint64_t *row, size_t rw, const uint64_t *src, size_t sw,
+                                               size_t amount, int towards_higher) {
+    size_t q = amount >> 6, k;
+    unsigned b = (unsigned)(amount & 63);
+    if (towards_higher) {
+        for (k = q; k < rw && k - q < sw; ++k)
+            row[k] |= (src[k - q] << b) | (b && k > q ? src[k - q - 1] >> (64 - b) : 0);
+    } else {
+        for (k = 0; k < rw && k + q < sw; ++k)
+            row[k] |= (src[k + q] >> b) | (b && k + q + 1 < sw ? src[k + q + 1] << (64 - b) : 0);
+    }
+}
+
+/* ---- drawing and painting the mask --------------------------------------- */
+
+/* The last seed group drawn, so that consecutive rows share their boundary
+   group instead of drawing it twice. */
+typedef struct dropblock__draw {
+    uint64_t key, t;
+    size_t group;
+    uint64_t word;
+    int valid;
+} dropblock__draw;
+
+DROPBLOCK__INTERNAL uint64_t dropblock__group(dropblock__draw *dr, size_t g) {
+    if (!dr->valid || dr->group != g) {
+        dr->word = dropblock__draw_group(dr->key, (uint64_t)g * 32u, dr->t, ~UINT64_C(0));
+        dr->group = g;
+        dr->valid = 1;
+    }
+    return dr->word;
+}
+
+/* dst bits [0, len) = seed draws P0 .. P0 + len - 1; dst is zeroed past len.
+   Returns nonzero if any draw is a seed. */
+DROPBLOCK__INTERNAL int dropblock__draw_row(dropblock__draw *dr, size_t p0, size_t len, uint64_t *dst) {
+    size_t k, words = (len + 63) / 64;
+    unsigned r = (unsigned)(p0 & 63);
+    uint64_t any = 0;
+    for (k = 0; k < words; ++k) {
+        size_t g = (p0 >> 6) + k;
+        uint64_t w = dropblock__group(dr, g) >> r;
+        if (r) w |= dropblock__group(dr, g + 1) << (64 - r);
+        if (k == words - 1 && (len & 63)) w &= (UINT64_C(1) << (len & 63)) - 1;
+        dst[k] = w;
+        any |= w;
+    }
+    dst[words] = 0;
+    return any != 0;
+}
+
+/* First and one-past-last index dropped along an axis by seed index s. */
+DROPBLOCK__INTERNAL void dropblock__span(size_t s, size_t o, size_t b, size_t len, size_t *lo, size_t *hi) {
+    *lo = s > o ? s - o : 0;
+    *hi = s + b - o; /* s - o may be "negative", but s + b - o >= 1 */
+    if (*hi > len) *hi = len;
+}
+
+/* Marks as dropped (bit = 1) the blocks of one seed row: map sample mn
+   (relative to the mask's first),
+   grid slice sz, grid row si, whose draws are in seeds (sw * cm bits).
+   row: scratch of g->rowbits bits. */
+DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t *mask, size_t mn, size_t sz,
+                                              size_t si, const uint64_t *seeds, uint64_t *row) {
+    size_t z0, z1, i0, i1, z, i, j0, j1, k, d;
+    size_t rw = dropblock__words(g->rowbits), sw = dropblock__words(g->sw * g->cm);
+    dropblock__span(sz, g->od, g->bd, g->d, &z0, &z1);
+    dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
+    if (!g->nchw || g->cm == 1) {
+        /* One mask row per (z, i): widen every seed to its bw columns with
+           shifted ORs of the whole row (pixels of cm bits), then OR the row
+           into the covered rows. */
+        size_t pw = g->nchw ? 1 : g->cm;
+        memset(row, 0, rw * sizeof(uint64_t));
+        for (d = 0; d < g->bw; ++d) {
+            if (d >= g->ow)
+                dropblock__or_shifted(row, rw, seeds, sw, (d - g->ow) * pw, 1);
+            else
+                dropblock__or_shifted(row, rw, seeds, sw, (g->ow - d) * pw, 0);
+        }
+        if (g->rowbits & 63) row[rw - 2] &= (UINT64_C(1) << (g->rowbits & 63)) - 1;
+        row[rw - 1] = 0;
+        for (z = z0; z < z1; ++z)
+            for (i = i0; i < i1; ++i) dropblock__or_at(mask, ((mn * g->d + z) * g->h + i) * g->rowbits, row, g->rowbits);
+        return;
+    }
+    /* NCHW with a map per channel: the draws interleave channels, so paint
+       each seed's run into its channel's rows. */
+    for (k = 0; k < sw - 1; ++k) {
+        uint64_t bitsk = seeds[k];
+        while (bitsk) {
+            size_t p = k * 64 + dropblock__ctz64(bitsk), c = p % g->cm;
+            bitsk &= bitsk - 1;
+            dropblock__span(p / g->cm, g->ow, g->bw, g->w, &j0, &j1);
+            for (z = z0; z < z1; ++z)
+                for (i = i0; i < i1; ++i)
+                    dropblock__set_run(mask, (((mn * g->cm + c) * g->d + z) * g->h + i) * g->w + j0, j1 - j0);
         }
     }
 }
 
-/* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere; k < len <= 64. */
-DROPBLOCK__INTERNAL void dropblock__apply_word(const float *x, float *y, uint64_t w, float s, size_t len) {
-    size_t k;
-    for (k = 0; k < len; ++k) y[k] = ((w >> k) & 1u) ? x[k] * s : 0.0f;
+/* Builds the keep mask of map samples [m0, m1) (mask bit 0 = first bit of
+   m0) and returns its number of set bits. scratch: two rows. */
+DROPBLOCK__INTERNAL size_t dropblock__build_mask(const dropblock__geom *g, uint64_t key, uint64_t t, size_t m0,
+                                                 size_t m1, uint64_t *mask, uint64_t *scratch) {
+    size_t rowlen = g->sw * g->cm, nbits = (m1 - m0) * g->mapbits, words = dropblock__words(nbits);
+    size_t mn, sz, si, k, kept = 0;
+    uint64_t *seeds = scratch, *row = scratch + dropblock__words(rowlen);
+    dropblock__draw dr;
+    dr.key = key; dr.t = t; dr.group = 0; dr.word = 0; dr.valid = 0;
+    memset(mask, 0, words * sizeof(uint64_t));
+    for (mn = m0; mn < m1; ++mn)
+        for (sz = 0; sz < g->sd; ++sz)
+            for (si = 0; si < g->sh; ++si)
+                if (dropblock__draw_row(&dr, ((mn * g->sd + sz) * g->sh + si) * rowlen, rowlen, seeds))
+                    dropblock__paint_row(g, mask, mn - m0, sz, si, seeds, row);
+    for (k = 0; k < words - 1; ++k) mask[k] = ~mask[k];
+    if (nbits & 63) mask[words - 2] &= (UINT64_C(1) << (nbits & 63)) - 1;
+    for (k = 0; k < words - 1; ++k) kept += dropblock__popcount64(mask[k]);
+    return kept;
 }
 
-/* Applies bits [b0, b0 + len) with scale s to x, y (and keep). */
-DROPBLOCK__INTERNAL void dropblock__apply(const uint64_t *bits, size_t b0, size_t len, float s, const float *x,
-                                          float *y, uint8_t *keep) {
-    size_t i = 0;
-    while (i < len) {
-        size_t b = b0 + i, k;
-        size_t chunk = 64 - (b & 63);
-        uint64_t w = bits[b >> 6] >> (b & 63);
-        if (chunk > len - i) chunk = len - i;
-        if (chunk == 64)
-            dropblock__apply_word(x + i, y + i, w, s, 64);
-        else
-            dropblock__apply_word(x + i, y + i, w, s, chunk);
-        if (keep)
-            for (k = 0; k < chunk; ++k) keep[i + k] = (uint8_t)((w >> k) & 1u);
-        i += chunk;
+/* ---- applying the mask ----------------------------------------------------- */
+
+#if !defined(DROPBLOCK_NO_SIMD) && (defined(__SSE2__) || defined(_M_X64))
+#define DROPBLOCK__SSE2 1
+#include <emmintrin.h>
+#endif
+
+/* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for 64 elements.
+   Both paths compute the same IEEE product and clear it with a bit mask,
+   so they are bit-identical. */
+DROPBLOCK__INTERNAL void dropblock__apply64(const float *x, float *y, uint64_t w, float s) {
+#ifdef DROPBLOCK__SSE2
+    const __m128 vs = _mm_set1_ps(s);
+    int h, q;
+    for (h = 0; h < 2; ++h) {
+        __m128i v = _mm_set1_epi32((int)(uint32_t)(w >> (32 * h)));
+        __m128i sel = _mm_setr_epi32(1, 2, 4, 8);
+        for (q = 0; q < 8; ++q) {
+            __m128i m = _mm_cmpeq_epi32(_mm_and_si128(v, sel), sel);
+            __m128 r = _mm_mul_ps(_mm_loadu_ps(x + 32 * h + 4 * q), vs);
+            _mm_storeu_ps(y + 32 * h + 4 * q, _mm_and_ps(r, _mm_castsi128_ps(m)));
+            sel = _mm_slli_epi32(sel, 4);
+        }
+    }
+#else
+    int k;
+    for (k = 0; k < 64; ++k) {
+        float v = x[k] * s;
+        uint32_t u;
+        memcpy(&u, &v, sizeof u);
+        u &= 0u - (uint32_t)((w >> k) & 1u);
+        memcpy(&y[k], &u, sizeof u);
+    }
+#endif
+}
+
+/* The tail of a row of elements: fewer than 64, same arithmetic. */
+DROPBLOCK__INTERNAL void dropblock__apply_tail(const float *x, float *y, uint64_t w, float s, size_t len) {
+    size_t k;
+    for (k = 0; k < len; ++k) {
+        float v = x[k] * s;
+        uint32_t u;
+        memcpy(&u, &v, sizeof u);
+        u &= 0u - (uint32_t)((w >> k) & 1u);
+        memcpy(&y[k], &u, sizeof u);
+    }
+}
+
+DROPBLOCK__INTERNAL void dropblock__keep_bytes(uint8_t *keep, uint64_t w, size_t len) {
+    size_t k;
+    for (k = 0; k < len; ++k) keep[k] = (uint8_t)((w >> k) & 1u);
+}
+
+/* len elements, one mask bit each, starting at mask bit pos. */
+DROPBLOCK__INTERNAL void dropblock__apply_bits(const uint64_t *mask, size_t pos, size_t len, float s,
+                                               const float *x, float *y, uint8_t *keep) {
+    size_t e;
+    for (e = 0; e + 64 <= len; e += 64) {
+        uint64_t w = dropblock__get64(mask, pos + e);
+        dropblock__apply64(x + e, y + e, w, s);
+        if (keep) dropblock__keep_bytes(keep + e, w, 64);
+    }
+    if (e < len) {
+        uint64_t w = dropblock__get64(mask, pos + e);
+        dropblock__apply_tail(x + e, y + e, w, s, len - e);
+        if (keep) dropblock__keep_bytes(keep + e, w, len - e);
+    }
+}
+
+/* npix pixels of c elements each, one mask bit per pixel (NHWC with the
+   channels sharing a map): kept runs are scaled, dropped runs zeroed. */
+DROPBLOCK__INTERNAL void dropblock__apply_pixels(const uint64_t *mask, size_t pos, size_t npix, size_t c, float s,
+                                                 const float *x, float *y, uint8_t *keep) {
+    size_t p = 0, e;
+    while (p < npix) {
+        uint64_t w = dropblock__get64(mask, pos + p);
+        unsigned on = (unsigned)(w & 1u);
+        size_t run = (w == (on ? ~UINT64_C(0) : 0)) ? 64 : dropblock__ctz64(on ? ~w : w);
+        size_t n = (run < npix - p ? run : npix - p) * c;
+        const float *xs = x + p * c;
+        float *ys = y + p * c;
+        if (on) {
+            for (e = 0; e + 64 <= n; e += 64) dropblock__apply64(xs + e, ys + e, ~UINT64_C(0), s);
+            dropblock__apply_tail(xs + e, ys + e, ~UINT64_C(0), s, n - e);
+        } else {
+            memset(ys, 0, n * sizeof(float));
+        }
+        if (keep) memset(keep + p * c, (int)on, n);
+        p += n / c;
     }
 }
 
@@ -692,8 +851,11 @@ DROPBLOCK__INTERNAL float dropblock__ratio(size_t all, size_t kept) {
     return kept ? (float)((double)all / (double)kept) : 0.0f;
 }
 
-DROPBLOCK__INTERNAL size_t dropblock__workspace_bytes(size_t elements) {
-    return ((elements + 63) >> 6) * sizeof(uint64_t) + sizeof(uint64_t) - 1;
+/* Workspace for a call over `elements` elements with rows of `row` = W*C
+   elements: the mask (at most one bit per element), two rows of scratch,
+   and slack to align it. */
+DROPBLOCK__INTERNAL size_t dropblock__workspace_bytes(size_t elements, size_t row) {
+    return (dropblock__words(elements) + 2 * dropblock__words(row)) * sizeof(uint64_t) + sizeof(uint64_t) - 1;
 }
 
 /* A checked call: geometry, seed threshold t (0: no seed can occur), the
@@ -705,56 +867,65 @@ typedef struct dropblock__call {
     size_t n0, n1;
 } dropblock__call;
 
-/* Builds the keep bits of the call's samples and returns how many are set. */
-DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *bits) {
-    size_t len = (k->n1 - k->n0) * k->g.sample;
-    if (k->t == 0) return len;
-    dropblock__build_mask(&k->g, k->key, k->t, k->n0, k->n1, bits);
-    return dropblock__count_run(bits, 0, len);
+/* The map samples the call's samples use: their own, or the shared one. */
+DROPBLOCK__INTERNAL size_t dropblock__first_map(const dropblock__call *k) { return k->g.nm == 1 ? 0 : k->n0; }
+DROPBLOCK__INTERNAL size_t dropblock__end_map(const dropblock__call *k) { return k->g.nm == 1 ? 1 : k->n1; }
+
+/* Builds the mask of the call in ws and returns how many of the call's
+   elements it keeps (a shared mask bit stands for several elements). */
+DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *ws) {
+    const dropblock__geom *g = &k->g;
+    size_t m0 = dropblock__first_map(k), m1 = dropblock__end_map(k), ones;
+    if (k->t == 0) return (k->n1 - k->n0) * g->sample;
+    ones = dropblock__build_mask(g, k->key, k->t, m0, m1, ws, ws + dropblock__words((m1 - m0) * g->mapbits));
+    return ones * (g->c / g->cm) * (g->nm == 1 ? k->n1 - k->n0 : 1);
 }
 
-/* y = s*x under the mask built by dropblock__mask for the call's samples.
-   batch_kept: the kept count of the whole tensor, for the batch scale.
+/* y = s*x under the mask that dropblock__mask built, for the call's
+   samples. batch_kept: kept count of the whole tensor (batch scale).
    x, y and keep point at the whole tensor. */
 DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size_t batch_kept, const float *x,
-                                                  float *y, uint8_t *keep, const uint64_t *bits) {
+                                                  float *y, uint8_t *keep, const uint64_t *mask) {
     const dropblock__geom *g = &k->g;
-    size_t e0 = k->n0 * g->sample, len = (k->n1 - k->n0) * g->sample, n;
-    float s;
-    if (keep) keep += e0;
+    size_t plane = g->d * g->h * g->w, n, c;
+    float s = 1.0f;
     if (k->t == 0) { /* identity: a bit-exact copy, not a multiply by 1 */
+        size_t e0 = k->n0 * g->sample, len = (k->n1 - k->n0) * g->sample;
         if (y != x) memcpy(y + e0, x + e0, len * sizeof(float));
-        if (keep) memset(keep, 1, len);
+        if (keep) memset(keep + e0, 1, len);
         return;
     }
-    switch (k->cfg->scale) {
-    case DROPBLOCK_SCALE_SAMPLE:
-        for (n = 0; n < k->n1 - k->n0; ++n) {
-            size_t b = n * g->sample;
-            s = dropblock__ratio(g->sample, dropblock__count_run(bits, b, g->sample));
-            dropblock__apply(bits, b, g->sample, s, x + e0 + b, y + e0 + b, keep ? keep + b : NULL);
-        }
-        return;
-    case DROPBLOCK_SCALE_EXPECTED: {
+    if (k->cfg->scale == DROPBLOCK_SCALE_BATCH) s = dropblock__ratio(g->total, batch_kept);
+    if (k->cfg->scale == DROPBLOCK_SCALE_EXPECTED) {
         double e = dropblock__expected_keep(g, k->t);
         s = e > 0.0 ? (float)(1.0 / e) : 0.0f;
-        break;
     }
-    case DROPBLOCK_SCALE_NONE: s = 1.0f; break;
-    default: s = dropblock__ratio(g->total, batch_kept); break;
+    for (n = k->n0; n < k->n1; ++n) {
+        size_t mpos = (g->nm == 1 ? 0 : n - k->n0) * g->mapbits, e0 = n * g->sample;
+        const float *xs = x + e0;
+        float *ys = y + e0;
+        uint8_t *ks = keep ? keep + e0 : NULL;
+        if (k->cfg->scale == DROPBLOCK_SCALE_SAMPLE)
+            s = dropblock__ratio(g->sample, dropblock__count_run(mask, mpos, g->mapbits) * (g->c / g->cm));
+        if (!g->nchw && g->cm == g->c) {
+            dropblock__apply_bits(mask, mpos, g->sample, s, xs, ys, ks);
+        } else if (!g->nchw) {
+            dropblock__apply_pixels(mask, mpos, plane, g->c, s, xs, ys, ks);
+        } else {
+            for (c = 0; c < g->c; ++c)
+                dropblock__apply_bits(mask, mpos + (g->cm == 1 ? 0 : c * plane), plane, s, xs + c * plane,
+                                      ys + c * plane, ks ? ks + c * plane : NULL);
+        }
     }
-    dropblock__apply(bits, 0, len, s, x + e0, y + e0, keep);
 }
 
-/* Checks config, shape and sample range [n_begin, n_end) (n_end < 0: all)
-   and fills the call. */
+/* Checks config, shape and sample range [n_begin, n_end) and fills the call. */
 DROPBLOCK__INTERNAL dropblock_status dropblock__setup(const dropblock_config *cfg, dropblock_shape3d s, uint64_t step,
                                                      int n_begin, int n_end, dropblock__call *k) {
     dropblock_status st;
     if (!cfg) return DROPBLOCK_ERR_NULL;
     st = dropblock__geometry(cfg, s, &k->g);
     if (st != DROPBLOCK_OK) return st;
-    if (n_end < 0) n_end = s.n;
     if (n_begin < 0 || n_begin >= n_end || n_end > s.n) return DROPBLOCK_ERR_RANGE;
     k->cfg = cfg;
     k->t = dropblock__threshold(dropblock__gamma((double)cfg->keep_prob, &k->g));
@@ -776,7 +947,8 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__check_buffers(const dropblock__c
         return DROPBLOCK_ERR_OVERLAP;
     if (!need_ws) return DROPBLOCK_OK;
     if (!ws) return DROPBLOCK_ERR_NULL;
-    if (ws_bytes < dropblock__workspace_bytes((k->n1 - k->n0) * k->g.sample)) return DROPBLOCK_ERR_WORKSPACE;
+    if (ws_bytes < dropblock__workspace_bytes((k->n1 - k->n0) * k->g.sample, k->g.w * k->g.c))
+        return DROPBLOCK_ERR_WORKSPACE;
     if (dropblock__overlap(ws, ws_bytes, x, bytes) || dropblock__overlap(ws, ws_bytes, y, bytes) ||
         dropblock__overlap(ws, ws_bytes, keep, total))
         return DROPBLOCK_ERR_OVERLAP;
@@ -801,25 +973,24 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__forward(const dropblock_config *
                                                        uint8_t *keep, void *ws, size_t ws_bytes) {
     dropblock__call k;
     dropblock_status st;
-    uint64_t *bits = NULL;
+    void *owned = NULL;
+    uint64_t *mask;
     size_t kept;
     if (!x || !y) return DROPBLOCK_ERR_NULL;
     st = dropblock__setup(cfg, shape, step, n_begin, n_end, &k);
     if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, x, y, keep, ws, ws_bytes, ws != NULL);
     if (st != DROPBLOCK_OK) return st;
-    if (ws) {
-        bits = dropblock__align(ws);
-    } else if (k.t != 0) {
-        bits = (uint64_t *)DROPBLOCK_MALLOC(((k.g.total + 63) >> 6) * sizeof(uint64_t));
-        if (!bits) return DROPBLOCK_ERR_OUT_OF_MEMORY;
+    if (!ws && k.t != 0) {
+        ws = owned = DROPBLOCK_MALLOC(dropblock__workspace_bytes(k.g.total, k.g.w * k.g.c));
+        if (!owned) return DROPBLOCK_ERR_OUT_OF_MEMORY;
     }
-    kept = dropblock__mask(&k, bits);
-    if (total_kept && cfg->scale == DROPBLOCK_SCALE_BATCH &&
-        (*total_kept < kept || *total_kept > k.g.total))
+    mask = ws ? dropblock__align(ws) : NULL;
+    kept = dropblock__mask(&k, mask);
+    if (total_kept && cfg->scale == DROPBLOCK_SCALE_BATCH && (*total_kept < kept || *total_kept > k.g.total))
         st = DROPBLOCK_ERR_KEPT;
     else
-        dropblock__apply_samples(&k, total_kept ? (size_t)*total_kept : kept, x, y, keep, bits);
-    if (!ws && bits) DROPBLOCK_FREE(bits);
+        dropblock__apply_samples(&k, total_kept ? (size_t)*total_kept : kept, x, y, keep, mask);
+    if (owned) DROPBLOCK_FREE(owned);
     return st;
 }
 
@@ -837,14 +1008,14 @@ DROPBLOCK_API const char *dropblock_status_string(dropblock_status status) {
 DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
                                                  uint64_t step, const float *x, float *y,
                                                  uint8_t *keep_mask) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, -1, NULL, x, y, keep_mask, NULL, 0);
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, NULL, 0);
 }
 
 /* The mask and scale depend only on (config, shape, step), never on the
    values, so every backward is the forward map applied to dy. */
 DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, dropblock_shape shape,
                                                   uint64_t step, const float *dy, float *dx) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, -1, NULL, dy, dx, NULL, NULL, 0);
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, NULL, 0);
 }
 
 DROPBLOCK_API dropblock_status dropblock_workspace_size3d(dropblock_shape3d shape, size_t *bytes) {
@@ -852,7 +1023,7 @@ DROPBLOCK_API dropblock_status dropblock_workspace_size3d(dropblock_shape3d shap
     dropblock_status st;
     if (!bytes) return DROPBLOCK_ERR_NULL;
     st = dropblock__count(shape, &total);
-    if (st == DROPBLOCK_OK) *bytes = dropblock__workspace_bytes(total);
+    if (st == DROPBLOCK_OK) *bytes = dropblock__workspace_bytes(total, (size_t)shape.w * (size_t)shape.c);
     return st;
 }
 
@@ -865,7 +1036,7 @@ DROPBLOCK_API dropblock_status dropblock_forward_ws(const dropblock_config *cfg,
                                                     uint8_t *keep_mask, void *workspace,
                                                     size_t workspace_bytes) {
     if (!workspace) return DROPBLOCK_ERR_NULL;
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, -1, NULL, x, y, keep_mask, workspace,
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, workspace,
                               workspace_bytes);
 }
 
@@ -880,7 +1051,7 @@ DROPBLOCK_API dropblock_status dropblock_forward3d(const dropblock_config *cfg, 
                                                    uint8_t *keep_mask, void *workspace,
                                                    size_t workspace_bytes) {
     if (!workspace) return DROPBLOCK_ERR_NULL;
-    return dropblock__forward(cfg, shape, step, 0, -1, NULL, x, y, keep_mask, workspace, workspace_bytes);
+    return dropblock__forward(cfg, shape, step, 0, shape.n, NULL, x, y, keep_mask, workspace, workspace_bytes);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward3d(const dropblock_config *cfg, dropblock_shape3d shape,
