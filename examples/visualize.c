@@ -326,7 +326,7 @@ int main(int argc, char **argv) {
     make_input(x);
 
     top = MARGIN;
-    text(&cv, MARGIN, top, "DROPBLOCK, 32X32 MAP, 3 CHANNELS, KEEP 0.9", ink);
+    text(&cv, MARGIN, top, "DROPBLOCK 32X32X3 (NHWC), KEEP_PROB 0.9", ink);
     top += LINE + 8;
     for (col = 0; col < N_COLS; ++col) text(&cv, MARGIN + col * (PANEL + GAP), top, titles[col], grey);
     top += LINE + 8;
