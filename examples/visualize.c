@@ -220,7 +220,9 @@ static int write_png(const char *path, const canvas *cv) {
 typedef struct { int block; unsigned flags; const char *label; } row_spec;
 
 /* The keep mask rebuilt from the documented generator: seeds drawn as one
-   Bernoulli stream over all maps, placed on the map, expanded per map.
+   Bernoulli stream, draw P = (i*grid + j)*maps + m for seed (i, j) of map m
+   (one sample; THE GENERATOR in dropblock.h), placed on the map, expanded
+   per map.
    seeds_out receives each channel's seeds (NHWC bytes). Returns 0 if it
    equals keep_mask bit for bit. */
 static int rebuild_mask(const dropblock_config *cfg, const uint8_t *keep_mask, uint8_t *seeds_out) {
@@ -237,7 +239,7 @@ static int rebuild_mask(const dropblock_config *cfg, const uint8_t *keep_mask, u
     for (m = 0; m < maps; ++m) {
         memset(seeds, 0, sizeof seeds);
         for (i = 0; i < grid; ++i)
-            for (j = 0; j < grid; ++j) seeds[(i + off) * MAP + j + off] = draws[(m * grid + i) * grid + j];
+            for (j = 0; j < grid; ++j) seeds[(i + off) * MAP + j + off] = draws[(i * grid + j) * maps + m];
         if (dropblock_expand_mask(seeds, MAP, MAP, b, b, keep) != DROPBLOCK_OK) return 1;
         for (c = 0; c < CH; ++c) {
             if (!shared && c != m) continue;
