@@ -76,8 +76,10 @@ static inline ref_axis ref_make_axis(int len, int block, int anywhere) {
     return a;
 }
 
-/* gamma exactly as written: (1 - kp) / area * map / valid, left to right,
-   then clamped. The integer products are exact in double. */
+/* gamma = (1 - kp) * map / (area * valid), then clamped. The header's
+   formula fixes the value, not the rounding; this is the order of operations
+   the library's commit 38f3a76 chose (exactly 1 - kp when the block covers
+   the map). The integer products are exact in double. */
 static inline double ref_gamma(double keep_prob, const ref_geom *g) {
     size_t area = 1, map = 1, valid = 1, k;
     double gamma;
@@ -86,7 +88,7 @@ static inline double ref_gamma(double keep_prob, const ref_geom *g) {
         map *= g->ax[k].len;
         valid *= g->ax[k].len - g->ax[k].b + 1;
     }
-    gamma = (1.0 - keep_prob) / (double)area * (double)map / (double)valid;
+    gamma = (1.0 - keep_prob) * (double)map / ((double)area * (double)valid);
     return gamma < 0.0 ? 0.0 : gamma > 1.0 ? 1.0 : gamma;
 }
 
@@ -123,9 +125,19 @@ static inline size_t ref_positions(const ref_geom *g) { return g->ax[0].grid * g
 
 static inline size_t ref_total(const ref_geom *g) { return g->n * ref_pixels(g) * g->c; }
 
+static inline size_t ref_maps_c(const ref_geom *g) { return g->share_c ? 1 : g->c; }
+
+/* Map index m = nm * Cm + cm of element (n, c): nm = n (0 under
+   SHARE_BATCH), cm = c (0 under SHARE_CHANNELS). */
 static inline size_t ref_map_of(const ref_geom *g, size_t n, size_t c) {
-    size_t maps_c = g->share_c ? 1 : g->c;
-    return (g->share_n ? 0 : n) * maps_c + (g->share_c ? 0 : c);
+    return (g->share_n ? 0 : n) * ref_maps_c(g) + (g->share_c ? 0 : c);
+}
+
+/* Draw number of grid position q = (z*Hs + i)*Ws + j of map m:
+   P = (((nm*Ds + z)*Hs + i)*Ws + j)*Cm + cm = (nm*Ds*Hs*Ws + q)*Cm + cm. */
+static inline uint64_t ref_seed_number(const ref_geom *g, size_t m, size_t q) {
+    size_t cm_count = ref_maps_c(g), nm = m / cm_count, cm = m % cm_count;
+    return ((uint64_t)nm * ref_positions(g) + q) * cm_count + cm;
 }
 
 /* Index of element (n, pixel p = (z*H + i)*W + j, c) in the tensor layout. */
@@ -179,7 +191,7 @@ typedef struct ref_draw_ctx { const ref_geom *g; size_t map; } ref_draw_ctx;
 
 static inline int ref_visit_draw(void *ctx, size_t q) {
     const ref_draw_ctx *d = (const ref_draw_ctx *)ctx;
-    return ref_draw(d->g->key, (uint64_t)d->map * ref_positions(d->g) + q, d->g->t);
+    return ref_draw(d->g->key, ref_seed_number(d->g, d->map, q), d->g->t);
 }
 
 /* K(n, pixel, c): 0 iff a drawn seed of the element's map covers the pixel. */
@@ -238,7 +250,7 @@ static inline void ref_keep_mask(const ref_geom *g, uint8_t *keep) {
     if (!seeds || !mapkeep) abort();
     sc.seeds = seeds;
     for (m = 0; m < maps; ++m) {
-        for (q = 0; q < positions; ++q) seeds[q] = (uint8_t)ref_draw(g->key, (uint64_t)(m * positions + q), g->t);
+        for (q = 0; q < positions; ++q) seeds[q] = (uint8_t)ref_draw(g->key, ref_seed_number(g, m, q), g->t);
         for (p = 0; p < px; ++p) {
             size_t x[3];
             ref_unpixel(g, p, x);
