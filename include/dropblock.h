@@ -362,7 +362,7 @@ extern "C" {
 /* ---- bits ---------------------------------------------------------------- */
 
 DROPBLOCK__INTERNAL size_t dropblock__popcount64(uint64_t v) {
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__POPCNT__) /* the builtin is a libgcc call without the instruction */
     return (size_t)__builtin_popcountll(v);
 #else
     v = v - ((v >> 1) & UINT64_C(0x5555555555555555));
@@ -426,21 +426,21 @@ DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
 
 /* Which lanes of `live` draw a one in the group whose words start at
    counter c: lane L is one iff its 32-bit U (bit 31-k = bit L of word c+k)
-   is below t. Walks the bits of U and t from the top and stops as soon as
-   no lane is undecided, or when t has no set bit left (then U < t is
-   impossible for the undecided lanes, whose prefix equals t's). */
+   is below t. Walks the bits of U and t from the top: at level k a lane
+   still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
+   stays undecided only if its bit equals t's. Drawing more levels than
+   needed never changes a decided lane, so the first levels (almost always
+   needed) run without branches, then the walk stops as soon as no lane is
+   undecided or t has no set bit left. */
 DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
-    uint64_t ones = 0, open = live;
+    uint64_t ones = 0, open = live, x = key + (c + 1) * DROPBLOCK__GOLDEN; /* word(c) = mix(x) */
     unsigned k;
     if (t >> 32) return live;
-    for (k = 0; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k) {
-        uint64_t w = dropblock__word(key, c + k);
-        if ((t >> (31 - k)) & 1u) {
-            ones |= open & ~w;
-            open &= w;
-        } else {
-            open &= ~w;
-        }
+    for (k = 0; k < 32 && (k < 8 || (open && (t & ((UINT64_C(2) << (31 - k)) - 1)))); ++k) {
+        uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+        ones |= open & ~w & tk;
+        open &= ~(w ^ tk);
+        x += DROPBLOCK__GOLDEN;
     }
     return ones;
 }
