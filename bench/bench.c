@@ -4,7 +4,8 @@
    the same buffers are timed in the same run, interleaved repetition by
    repetition (in rotating order), so machine noise hits both alike; the
    table reports medians. See bench/README.md for how to read it. */
-#define _POSIX_C_SOURCE 199309L
+/* clock_gettime under -std=c99 */
+#define _POSIX_C_SOURCE 199309L /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #define DROPBLOCK_IMPLEMENTATION
 #include "dropblock.h"
 
@@ -159,18 +160,19 @@ static dropblock_status run_copy(bench_ctx *ctx, uint64_t step) {
 /* Median ns per element of each fn. Every repetition runs all of them, in
    an order that rotates, with a fresh step (a fresh mask) each time. */
 static void time_interleaved(bench_ctx *ctx, const timed_fn *fns, int nfn, const options *o, double *ns_per_elem) {
-    double *t = (double *)xmalloc((size_t)o->reps * (size_t)nfn * sizeof *t);
+    const size_t reps = (size_t)o->reps;
+    double *t = (double *)xmalloc(reps * (size_t)nfn * sizeof *t);
     int r, k;
     for (r = -o->warmup; r < o->reps; ++r) {
-        uint64_t step = (uint64_t)(r + o->warmup + 1);
+        const int step = r + o->warmup + 1;
         for (k = 0; k < nfn; ++k) {
             int f = (k + (r < 0 ? 0 : r)) % nfn;
             double t0 = now_ns();
-            check(fns[f](ctx, step), "a timed call");
-            if (r >= 0) t[f * o->reps + r] = now_ns() - t0;
+            check(fns[f](ctx, (uint64_t)step), "a timed call");
+            if (r >= 0) t[(size_t)f * reps + (size_t)r] = now_ns() - t0;
         }
     }
-    for (k = 0; k < nfn; ++k) ns_per_elem[k] = median(t + k * o->reps, o->reps) / (double)ctx->total;
+    for (k = 0; k < nfn; ++k) ns_per_elem[k] = median(t + (size_t)k * reps, o->reps) / (double)ctx->total;
     free(t);
 }
 
@@ -348,9 +350,9 @@ static void run_breakdown(const options *o) {
    (Linux only; elsewhere nothing is printed). */
 static void print_load(const char *when) {
     FILE *f = fopen("/proc/loadavg", "r");
-    double load;
+    char line[128];
     if (!f) return;
-    if (fscanf(f, "%lf", &load) == 1) printf("load average %s: %.2f\n", when, load);
+    if (fgets(line, sizeof line, f)) printf("load average %s: %.2f\n", when, strtod(line, NULL));
     fclose(f);
 }
 
@@ -370,8 +372,10 @@ static int parse_args(int argc, char **argv, options *o) {
     o->csv = NULL;
     for (i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
-            o->reps = atoi(argv[++i]);
-            if (o->reps < 1) return 0;
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 1000000) return 0;
+            o->reps = (int)n;
         } else if (!strcmp(argv[i], "--quick")) {
             o->reps = 3;
             o->warmup = 1;
