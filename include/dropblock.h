@@ -206,7 +206,9 @@ typedef enum dropblock_scale {
 enum {
     DROPBLOCK_SHARE_CHANNELS = 1u << 0, /* one map per sample (timm couple_channels) */
     DROPBLOCK_SHARE_BATCH = 1u << 1,    /* one map per channel (timm batchwise) */
-    DROPBLOCK_SEED_ANYWHERE = 1u << 2   /* seeds on the whole map, blocks clipped */
+    DROPBLOCK_SEED_ANYWHERE = 1u << 2,  /* seeds on the whole map, blocks clipped */
+    DROPBLOCK_EXACT_RATE = 1u << 3,     /* gamma such that E[dropped] = 1 - keep_prob exactly */
+    DROPBLOCK_FILL_NOISE = 1u << 4      /* dropped: seeded noise instead of 0; no rescaling (timm with_noise) */
 };
 
 /* Logical sizes; the layout is in the config. */
@@ -291,6 +293,26 @@ DROPBLOCK_API dropblock_status dropblock_backward_range(const dropblock_config *
    arguments (keep_prob NaN or outside [0,1], block_h < 1, block_w < 0,
    h or w < 1). block_w 0 means block_h. */
 DROPBLOCK_API double dropblock_gamma(double keep_prob, int block_h, int block_w, int h, int w);
+/* The same for a d x h x w volume and a block_d x block_h x block_w block
+   (block_d 0: block_h). */
+DROPBLOCK_API double dropblock_gamma3d(double keep_prob, int block_d, int block_h, int block_w, int d, int h,
+                                       int w);
+
+/* DROPBLOCK_EXACT_RATE. The paper's gamma ignores that blocks overlap, so
+   the fraction it drops is below 1 - keep_prob (about 0.093 instead of 0.1
+   for keep 0.9, block 7 on 14x14). dropblock_expected_keep() is the exact
+   expected kept fraction for a seed probability gamma, the mean over map
+   positions of (1 - gamma)^(number of allowed seed positions whose block
+   covers it); dropblock_gamma_exact() is the gamma at which that equals
+   keep_prob, to full double precision (bisection). A solution always
+   exists: gamma = 1 covers every position. flags: only
+   DROPBLOCK_SEED_ANYWHERE matters; unknown bits or invalid arguments give
+   NaN. dropblock_forward() with DROPBLOCK_EXACT_RATE seeds with this gamma
+   (on the forward's map, in 3-D too); without the flag nothing changes. */
+DROPBLOCK_API double dropblock_gamma_exact(double keep_prob, int block_h, int block_w, int h, int w,
+                                           unsigned flags);
+DROPBLOCK_API double dropblock_expected_keep(double gamma, int block_h, int block_w, int h, int w,
+                                             unsigned flags);
 
 /* The max-pool step on one h x w map of bytes: keep[i*w+j] = 0 if a seed
    (nonzero byte, any position) drops (i, j) under the block rule above,
@@ -460,7 +482,7 @@ typedef struct dropblock__geom {
     size_t nm, cm;                 /* maps along batch and channels           */
     size_t sample, total;          /* elements per sample, in the tensor      */
     size_t rowbits, mapbits;       /* mask row; mask bits of one map sample   */
-    int nchw;
+    int nchw, noise;
 } dropblock__geom;
 
 /* One axis: clipped block b, seed grid size, and o such that seed index s
@@ -474,7 +496,9 @@ DROPBLOCK__INTERNAL void dropblock__axis(size_t len, int block, int anywhere, si
     *up = anywhere ? (*b - 1) / 2 : 0;
 }
 
-#define DROPBLOCK__KNOWN_FLAGS (DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE)
+#define DROPBLOCK__KNOWN_FLAGS                                                                            \
+    (DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_EXACT_RATE |   \
+     DROPBLOCK_FILL_NOISE)
 
 DROPBLOCK__INTERNAL dropblock_status dropblock__check_config(const dropblock_config *cfg) {
     if (!(cfg->keep_prob >= 0.0f && cfg->keep_prob <= 1.0f)) return DROPBLOCK_ERR_KEEP_PROB;
@@ -501,20 +525,29 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__count(dropblock_shape3d s, size_
     return DROPBLOCK_OK;
 }
 
+/* The map part of a geometry: dims, clipped block, seed grid; arguments
+   already checked (block_h >= 1, block_w and block_d >= 0, dims >= 1). */
+DROPBLOCK__INTERNAL void dropblock__map(dropblock__geom *g, int block_d, int block_h, int block_w, int d, int h,
+                                        int w, unsigned flags) {
+    int anywhere = (flags & DROPBLOCK_SEED_ANYWHERE) != 0;
+    g->d = (size_t)d; g->h = (size_t)h; g->w = (size_t)w;
+    dropblock__axis(g->d, block_d ? block_d : block_h, anywhere, &g->bd, &g->sd, &g->od);
+    dropblock__axis(g->h, block_h, anywhere, &g->bh, &g->sh, &g->oh);
+    dropblock__axis(g->w, block_w ? block_w : block_h, anywhere, &g->bw, &g->sw, &g->ow);
+}
+
 DROPBLOCK__INTERNAL dropblock_status dropblock__geometry(const dropblock_config *cfg, dropblock_shape3d s,
                                                          dropblock__geom *g) {
-    int anywhere = (cfg->flags & DROPBLOCK_SEED_ANYWHERE) != 0;
     dropblock_status st = dropblock__check_config(cfg);
     if (st == DROPBLOCK_OK) st = dropblock__count(s, &g->total);
     if (st != DROPBLOCK_OK) return st;
-    g->n = (size_t)s.n; g->d = (size_t)s.d; g->h = (size_t)s.h; g->w = (size_t)s.w; g->c = (size_t)s.c;
-    dropblock__axis(g->d, cfg->block_d ? cfg->block_d : cfg->block_h, anywhere, &g->bd, &g->sd, &g->od);
-    dropblock__axis(g->h, cfg->block_h, anywhere, &g->bh, &g->sh, &g->oh);
-    dropblock__axis(g->w, cfg->block_w ? cfg->block_w : cfg->block_h, anywhere, &g->bw, &g->sw, &g->ow);
+    dropblock__map(g, cfg->block_d, cfg->block_h, cfg->block_w, s.d, s.h, s.w, cfg->flags);
+    g->n = (size_t)s.n; g->c = (size_t)s.c;
     g->sample = g->total / g->n;
     g->nm = (cfg->flags & DROPBLOCK_SHARE_BATCH) ? 1 : g->n;
     g->cm = (cfg->flags & DROPBLOCK_SHARE_CHANNELS) ? 1 : g->c;
     g->nchw = cfg->layout == DROPBLOCK_NCHW;
+    g->noise = (cfg->flags & DROPBLOCK_FILL_NOISE) != 0;
     g->rowbits = g->nchw ? g->w : g->w * g->cm;
     g->mapbits = g->cm * g->d * g->h * g->w;
     return DROPBLOCK_OK;
@@ -565,14 +598,12 @@ DROPBLOCK__INTERNAL size_t dropblock__cover(size_t x, size_t b, size_t grid, siz
     return hi - lo + 1;
 }
 
-/* E[kept fraction] = mean over map positions of (1 - p)^(covering seeds),
-   p = t / 2^32. Equal cover counts come in runs along each axis, so the
-   sum has at most one term per triple of runs. */
-DROPBLOCK__INTERNAL double dropblock__expected_keep(const dropblock__geom *g, uint64_t t) {
-    const double q = (double)((UINT64_C(1) << 32) - t) / 4294967296.0;
+/* E[kept fraction] = mean over map positions of q^(covering seeds), q the
+   probability that a position does not seed. Equal cover counts come in
+   runs along each axis, so the sum has one term per triple of runs. */
+DROPBLOCK__INTERNAL double dropblock__expected_keep(const dropblock__geom *g, double q) {
     double sum = 0.0;
     size_t z, i, j, nz, ni, nj;
-    if (t == 0) return 1.0;
     for (z = 0; z < g->d; z += nz) {
         size_t cz = dropblock__cover(z, g->bd, g->sd, g->od);
         for (nz = 1; z + nz < g->d && dropblock__cover(z + nz, g->bd, g->sd, g->od) == cz; ++nz) {}
@@ -588,6 +619,33 @@ DROPBLOCK__INTERNAL double dropblock__expected_keep(const dropblock__geom *g, ui
         }
     }
     return sum / ((double)g->d * (double)g->h * (double)g->w);
+}
+
+/* The gamma whose expected kept fraction is keep_prob (DROPBLOCK_EXACT_RATE):
+   E is continuous and strictly decreasing from 1 at gamma 0 to 0 at gamma 1
+   (every position is covered by some seed), so a solution always exists;
+   bisection until the double interval cannot shrink is deterministic and
+   lands on it to full double precision. */
+DROPBLOCK__INTERNAL double dropblock__gamma_exact(double keep_prob, const dropblock__geom *g) {
+    double lo = 0.0, hi = 1.0;
+    if (keep_prob >= 1.0) return 0.0;
+    if (keep_prob <= 0.0) return 1.0;
+    for (;;) {
+        double mid = lo + (hi - lo) / 2.0;
+        if (!(mid > lo && mid < hi)) break;
+        if (dropblock__expected_keep(g, 1.0 - mid) > keep_prob)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return dropblock__expected_keep(g, 1.0 - lo) - keep_prob <= keep_prob - dropblock__expected_keep(g, 1.0 - hi)
+               ? lo
+               : hi;
+}
+
+/* Probability that a position does not seed, for seed threshold t. */
+DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
+    return (double)((UINT64_C(1) << 32) - t) / 4294967296.0;
 }
 
 /* ---- bit rows ---------------------------------------------------------------
@@ -859,12 +917,14 @@ DROPBLOCK__INTERNAL size_t dropblock__workspace_bytes(size_t elements, size_t ro
 }
 
 /* A checked call: geometry, seed threshold t (0: no seed can occur), the
-   stream key, and the samples [n0, n1) it touches. */
+   stream key, the samples [n0, n1) it touches, and whether it is a
+   backward pass (which never fills noise). */
 typedef struct dropblock__call {
     dropblock__geom g;
     const dropblock_config *cfg;
     uint64_t t, key;
     size_t n0, n1;
+    int grad;
 } dropblock__call;
 
 /* The map samples the call's samples use: their own, or the shared one. */
@@ -881,12 +941,44 @@ DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *w
     return ones * (g->c / g->cm) * (g->nm == 1 ? k->n1 - k->n0 : 1);
 }
 
+/* Noise for logical (NHWC-order) element e: the Irwin-Hall sum of twelve
+   32-bit uniforms minus 6 (mean 0, variance 1, support [-6, 6]), made of
+   the 32-bit halves of words 6e .. 6e+5 of the noise stream. The sum is an
+   exact integer and the scaling a power of two, so the value is the same
+   on every platform; libm is not involved. */
+DROPBLOCK__INTERNAL float dropblock__noise(uint64_t key, size_t e) {
+    uint64_t sum = 0, x = key + ((uint64_t)e * 6u + 1u) * DROPBLOCK__GOLDEN;
+    int k;
+    for (k = 0; k < 6; ++k, x += DROPBLOCK__GOLDEN) {
+        uint64_t w = dropblock__mix(x);
+        sum += (w & 0xFFFFFFFFu) + (w >> 32);
+    }
+    return (float)((double)(int64_t)(sum - UINT64_C(6) * (UINT64_C(1) << 32)) / 4294967296.0);
+}
+
+/* DROPBLOCK_FILL_NOISE: every dropped element of sample n gets its noise.
+   mpos: the sample's map in the mask. */
+DROPBLOCK__INTERNAL void dropblock__fill_noise(const dropblock__call *k, size_t n, size_t mpos, float *ys,
+                                               const uint64_t *mask) {
+    const dropblock__geom *g = &k->g;
+    const uint64_t key = dropblock__mix(k->key ^ UINT64_C(0x6A09E667F3BCC909));
+    size_t plane = g->d * g->h * g->w, p, c;
+    for (p = 0; p < plane; ++p)
+        for (c = 0; c < g->c; ++c) {
+            size_t cm = g->cm == 1 ? 0 : c;
+            size_t bit = mpos + (g->nchw ? cm * plane + p : p * g->cm + cm);
+            size_t e = g->nchw ? c * plane + p : p * g->c + c;
+            if (!((mask[bit >> 6] >> (bit & 63)) & 1u)) ys[e] = dropblock__noise(key, n * g->sample + p * g->c + c);
+        }
+}
+
 /* y = s*x under the mask that dropblock__mask built, for the call's
    samples. batch_kept: kept count of the whole tensor (batch scale).
    x, y and keep point at the whole tensor. */
 DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size_t batch_kept, const float *x,
                                                   float *y, uint8_t *keep, const uint64_t *mask) {
     const dropblock__geom *g = &k->g;
+    dropblock_scale scale = k->cfg->scale;
     size_t plane = g->d * g->h * g->w, n, c;
     float s = 1.0f;
     if (k->t == 0) { /* identity: a bit-exact copy, not a multiply by 1 */
@@ -895,9 +987,10 @@ DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size
         if (keep) memset(keep + e0, 1, len);
         return;
     }
-    if (k->cfg->scale == DROPBLOCK_SCALE_BATCH) s = dropblock__ratio(g->total, batch_kept);
-    if (k->cfg->scale == DROPBLOCK_SCALE_EXPECTED) {
-        double e = dropblock__expected_keep(g, k->t);
+    if (g->noise) scale = DROPBLOCK_SCALE_NONE; /* as timm: noise replaces, nothing rescales */
+    if (scale == DROPBLOCK_SCALE_BATCH) s = dropblock__ratio(g->total, batch_kept);
+    if (scale == DROPBLOCK_SCALE_EXPECTED) {
+        double e = dropblock__expected_keep(g, dropblock__no_seed(k->t));
         s = e > 0.0 ? (float)(1.0 / e) : 0.0f;
     }
     for (n = k->n0; n < k->n1; ++n) {
@@ -905,7 +998,7 @@ DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size
         const float *xs = x + e0;
         float *ys = y + e0;
         uint8_t *ks = keep ? keep + e0 : NULL;
-        if (k->cfg->scale == DROPBLOCK_SCALE_SAMPLE)
+        if (scale == DROPBLOCK_SCALE_SAMPLE)
             s = dropblock__ratio(g->sample, dropblock__count_run(mask, mpos, g->mapbits) * (g->c / g->cm));
         if (!g->nchw && g->cm == g->c) {
             dropblock__apply_bits(mask, mpos, g->sample, s, xs, ys, ks);
@@ -916,22 +1009,26 @@ DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size
                 dropblock__apply_bits(mask, mpos + (g->cm == 1 ? 0 : c * plane), plane, s, xs + c * plane,
                                       ys + c * plane, ks ? ks + c * plane : NULL);
         }
+        if (g->noise && !k->grad) dropblock__fill_noise(k, n, mpos, ys, mask);
     }
 }
 
 /* Checks config, shape and sample range [n_begin, n_end) and fills the call. */
 DROPBLOCK__INTERNAL dropblock_status dropblock__setup(const dropblock_config *cfg, dropblock_shape3d s, uint64_t step,
-                                                     int n_begin, int n_end, dropblock__call *k) {
+                                                     int n_begin, int n_end, int grad, dropblock__call *k) {
     dropblock_status st;
     if (!cfg) return DROPBLOCK_ERR_NULL;
     st = dropblock__geometry(cfg, s, &k->g);
     if (st != DROPBLOCK_OK) return st;
     if (n_begin < 0 || n_begin >= n_end || n_end > s.n) return DROPBLOCK_ERR_RANGE;
     k->cfg = cfg;
-    k->t = dropblock__threshold(dropblock__gamma((double)cfg->keep_prob, &k->g));
+    k->t = dropblock__threshold((cfg->flags & DROPBLOCK_EXACT_RATE)
+                                    ? dropblock__gamma_exact((double)cfg->keep_prob, &k->g)
+                                    : dropblock__gamma((double)cfg->keep_prob, &k->g));
     k->key = dropblock__key(cfg->seed, step);
     k->n0 = (size_t)n_begin;
     k->n1 = (size_t)n_end;
+    k->grad = grad;
     return DROPBLOCK_OK;
 }
 
@@ -966,21 +1063,24 @@ DROPBLOCK__INTERNAL dropblock_shape3d dropblock__lift(dropblock_shape s) {
     return r;
 }
 
-/* Every forward/backward entry point ends here. ws NULL: allocate. */
+/* Every forward/backward entry point ends here. mode: DROPBLOCK__ALLOC
+   (no caller workspace: allocate one), DROPBLOCK__GRAD (backward). */
+#define DROPBLOCK__ALLOC 1
+#define DROPBLOCK__GRAD 2
 DROPBLOCK__INTERNAL dropblock_status dropblock__forward(const dropblock_config *cfg, dropblock_shape3d shape,
                                                        uint64_t step, int n_begin, int n_end,
                                                        const uint64_t *total_kept, const float *x, float *y,
-                                                       uint8_t *keep, void *ws, size_t ws_bytes) {
+                                                       uint8_t *keep, void *ws, size_t ws_bytes, int mode) {
     dropblock__call k;
     dropblock_status st;
     void *owned = NULL;
     uint64_t *mask;
     size_t kept;
     if (!x || !y) return DROPBLOCK_ERR_NULL;
-    st = dropblock__setup(cfg, shape, step, n_begin, n_end, &k);
-    if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, x, y, keep, ws, ws_bytes, ws != NULL);
+    st = dropblock__setup(cfg, shape, step, n_begin, n_end, (mode & DROPBLOCK__GRAD) != 0, &k);
+    if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, x, y, keep, ws, ws_bytes, !(mode & DROPBLOCK__ALLOC));
     if (st != DROPBLOCK_OK) return st;
-    if (!ws && k.t != 0) {
+    if ((mode & DROPBLOCK__ALLOC) && k.t != 0) {
         ws = owned = DROPBLOCK_MALLOC(dropblock__workspace_bytes(k.g.total, k.g.w * k.g.c));
         if (!owned) return DROPBLOCK_ERR_OUT_OF_MEMORY;
     }
@@ -1008,14 +1108,17 @@ DROPBLOCK_API const char *dropblock_status_string(dropblock_status status) {
 DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
                                                  uint64_t step, const float *x, float *y,
                                                  uint8_t *keep_mask) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, NULL, 0);
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, NULL, 0,
+                              DROPBLOCK__ALLOC);
 }
 
 /* The mask and scale depend only on (config, shape, step), never on the
-   values, so every backward is the forward map applied to dy. */
+   values, so every backward is the forward map applied to dy (without the
+   noise fill: no gradient flows into noise). */
 DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, dropblock_shape shape,
                                                   uint64_t step, const float *dy, float *dx) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, NULL, 0);
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, NULL, 0,
+                              DROPBLOCK__ALLOC | DROPBLOCK__GRAD);
 }
 
 DROPBLOCK_API dropblock_status dropblock_workspace_size3d(dropblock_shape3d shape, size_t *bytes) {
@@ -1035,29 +1138,29 @@ DROPBLOCK_API dropblock_status dropblock_forward_ws(const dropblock_config *cfg,
                                                     uint64_t step, const float *x, float *y,
                                                     uint8_t *keep_mask, void *workspace,
                                                     size_t workspace_bytes) {
-    if (!workspace) return DROPBLOCK_ERR_NULL;
     return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, workspace,
-                              workspace_bytes);
+                              workspace_bytes, 0);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward_ws(const dropblock_config *cfg, dropblock_shape shape,
                                                      uint64_t step, const float *dy, float *dx,
                                                      void *workspace, size_t workspace_bytes) {
-    return dropblock_forward_ws(cfg, shape, step, dy, dx, NULL, workspace, workspace_bytes);
+    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, workspace,
+                              workspace_bytes, DROPBLOCK__GRAD);
 }
 
 DROPBLOCK_API dropblock_status dropblock_forward3d(const dropblock_config *cfg, dropblock_shape3d shape,
                                                    uint64_t step, const float *x, float *y,
                                                    uint8_t *keep_mask, void *workspace,
                                                    size_t workspace_bytes) {
-    if (!workspace) return DROPBLOCK_ERR_NULL;
-    return dropblock__forward(cfg, shape, step, 0, shape.n, NULL, x, y, keep_mask, workspace, workspace_bytes);
+    return dropblock__forward(cfg, shape, step, 0, shape.n, NULL, x, y, keep_mask, workspace, workspace_bytes, 0);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward3d(const dropblock_config *cfg, dropblock_shape3d shape,
                                                     uint64_t step, const float *dy, float *dx,
                                                     void *workspace, size_t workspace_bytes) {
-    return dropblock_forward3d(cfg, shape, step, dy, dx, NULL, workspace, workspace_bytes);
+    return dropblock__forward(cfg, shape, step, 0, shape.n, NULL, dy, dx, NULL, workspace, workspace_bytes,
+                              DROPBLOCK__GRAD);
 }
 
 DROPBLOCK_API dropblock_status dropblock_count_kept(const dropblock_config *cfg, dropblock_shape shape,
@@ -1066,7 +1169,7 @@ DROPBLOCK_API dropblock_status dropblock_count_kept(const dropblock_config *cfg,
     dropblock__call k;
     dropblock_status st;
     if (!workspace || !kept) return DROPBLOCK_ERR_NULL;
-    st = dropblock__setup(cfg, dropblock__lift(shape), step, n_begin, n_end, &k);
+    st = dropblock__setup(cfg, dropblock__lift(shape), step, n_begin, n_end, 0, &k);
     if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, NULL, NULL, NULL, workspace, workspace_bytes, 1);
     if (st == DROPBLOCK_OK) *kept = (uint64_t)dropblock__mask(&k, dropblock__align(workspace));
     return st;
@@ -1077,28 +1180,51 @@ DROPBLOCK_API dropblock_status dropblock_forward_range(const dropblock_config *c
                                                        uint64_t total_kept, const float *x, float *y,
                                                        uint8_t *keep_mask, void *workspace,
                                                        size_t workspace_bytes) {
-    if (!workspace) return DROPBLOCK_ERR_NULL;
     return dropblock__forward(cfg, dropblock__lift(shape), step, n_begin, n_end, &total_kept, x, y, keep_mask,
-                              workspace, workspace_bytes);
+                              workspace, workspace_bytes, 0);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward_range(const dropblock_config *cfg, dropblock_shape shape,
                                                         uint64_t step, int n_begin, int n_end,
                                                         uint64_t total_kept, const float *dy, float *dx,
                                                         void *workspace, size_t workspace_bytes) {
-    return dropblock_forward_range(cfg, shape, step, n_begin, n_end, total_kept, dy, dx, NULL, workspace,
-                                   workspace_bytes);
+    return dropblock__forward(cfg, dropblock__lift(shape), step, n_begin, n_end, &total_kept, dy, dx, NULL,
+                              workspace, workspace_bytes, DROPBLOCK__GRAD);
+}
+
+/* The map geometry for the gamma helpers; 0 if an argument is invalid. */
+DROPBLOCK__INTERNAL int dropblock__plane(dropblock__geom *g, double p, int block_d, int block_h, int block_w, int d,
+                                         int h, int w, unsigned flags) {
+    if (!(p >= 0.0 && p <= 1.0) || block_h < 1 || block_w < 0 || block_d < 0 || d < 1 || h < 1 || w < 1 ||
+        (flags & ~(unsigned)DROPBLOCK__KNOWN_FLAGS))
+        return 0;
+    dropblock__map(g, block_d, block_h, block_w, d, h, w, flags);
+    return 1;
 }
 
 DROPBLOCK_API double dropblock_gamma(double keep_prob, int block_h, int block_w, int h, int w) {
+    return dropblock_gamma3d(keep_prob, 1, block_h, block_w, 1, h, w);
+}
+
+DROPBLOCK_API double dropblock_gamma3d(double keep_prob, int block_d, int block_h, int block_w, int d, int h, int w) {
     dropblock__geom g;
-    if (!(keep_prob >= 0.0 && keep_prob <= 1.0) || block_h < 1 || block_w < 0 || h < 1 || w < 1)
-        return (double)NAN;
-    g.d = 1; g.h = (size_t)h; g.w = (size_t)w;
-    g.bd = 1;
-    g.bh = (size_t)block_h < g.h ? (size_t)block_h : g.h;
-    g.bw = (size_t)(block_w ? block_w : block_h) < g.w ? (size_t)(block_w ? block_w : block_h) : g.w;
-    return dropblock__gamma(keep_prob, &g);
+    return dropblock__plane(&g, keep_prob, block_d, block_h, block_w, d, h, w, 0) ? dropblock__gamma(keep_prob, &g)
+                                                                                     : (double)NAN;
+}
+
+DROPBLOCK_API double dropblock_gamma_exact(double keep_prob, int block_h, int block_w, int h, int w,
+                                           unsigned flags) {
+    dropblock__geom g;
+    return dropblock__plane(&g, keep_prob, 1, block_h, block_w, 1, h, w, flags)
+               ? dropblock__gamma_exact(keep_prob, &g)
+               : (double)NAN;
+}
+
+DROPBLOCK_API double dropblock_expected_keep(double gamma, int block_h, int block_w, int h, int w,
+                                             unsigned flags) {
+    dropblock__geom g;
+    return dropblock__plane(&g, gamma, 1, block_h, block_w, 1, h, w, flags) ? dropblock__expected_keep(&g, 1.0 - gamma)
+                                                                            : (double)NAN;
 }
 
 /* One axis of the max-pool along a strided line: dst[k] = 1 (or 0 when
