@@ -313,11 +313,13 @@ static void m_block(scenario *s, int e, int v) {
     }
 }
 
-/* variant v: bit 3 + v alone, and (last) unknown bits next to known ones */
+/* variant v: bit 5 + v alone (bits 0-4 are the known flags), and (last)
+   an unknown bit next to every known one */
 static void m_flags(scenario *s, int e, int v) {
     (void)e;
-    s->cfg.flags = v < 29 ? 1u << (3 + v) : (DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH |
-                                              DROPBLOCK_SEED_ANYWHERE | (1u << 17));
+    s->cfg.flags = v < 27 ? 1u << (5 + v) : (DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH |
+                                              DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_EXACT_RATE |
+                                              DROPBLOCK_FILL_NOISE | (1u << 17));
 }
 
 static const int bad_enum[] = {4, -1, 100, INT_MAX, INT_MIN};
@@ -336,7 +338,7 @@ static void test_bad_config(void **state) {
     (void)state;
     run_case(U_CFG, 7, m_keep_prob, DROPBLOCK_ERR_KEEP_PROB, "keep_prob");
     run_case(U_CFG, 6, m_block, DROPBLOCK_ERR_BLOCK, "block");
-    run_case(U_CFG, 30, m_flags, DROPBLOCK_ERR_FLAGS, "flags");
+    run_case(U_CFG, 28, m_flags, DROPBLOCK_ERR_FLAGS, "flags");
     run_case(U_CFG, 5, m_scale, DROPBLOCK_ERR_SCALE, "scale");
     run_case(U_CFG, 5, m_layout, DROPBLOCK_ERR_LAYOUT, "layout");
 }
