@@ -36,6 +36,9 @@
        DROPBLOCK_ASSERT(x)            assert(x); internal invariants only
        DROPBLOCK_MALLOC(bytes)        malloc(bytes)   define both or neither
        DROPBLOCK_FREE(ptr)            free(ptr)
+       DROPBLOCK_NO_SIMD              undefined: SSE2 where the compiler has it
+                                      (x86-64 always); define it for plain C.
+                                      Both paths give the same bits.
 
    Only dropblock_forward() and dropblock_backward() allocate, once per call,
    one bit per element; the *_ws variants take the caller's workspace and
@@ -64,10 +67,15 @@
 
        gamma = (1 - keep_prob) / (bh*bw) * (H*W) / ((H-bh+1) * (W-bw+1))
 
-   in double with the clipped block, clamped to [0, 1] (3-D: multiply in
-   bd, D and D-bd+1 the same way). keep_prob == 1 gives gamma = 0 exactly.
+   in double with the clipped block, as (1 - keep_prob)*(H*W) divided by
+   (bh*bw*(H-bh+1)*(W-bw+1)), clamped to [0, 1] (3-D: multiply in bd, D
+   and D-bd+1 the same way). keep_prob == 1 gives gamma = 0 exactly, and a
+   block covering the map gives exactly 1 - keep_prob.
    Because blocks overlap, the expected dropped fraction is a little below
-   1 - keep_prob; that is the paper's formula.
+   1 - keep_prob; that is the paper's formula. DROPBLOCK_EXACT_RATE instead
+   uses the gamma at which the expected kept fraction, the mean over map
+   positions of (1 - gamma)^(allowed seed positions whose block covers it),
+   equals keep_prob (dropblock_gamma_exact).
    Worked values: dropblock_gamma(0.9, 7, 7, 14, 14) = 0.1/49 * 196/64
    = 0.00625; dropblock_gamma(0.9, 3, 3, 5, 5) = 0.1/9 * 25/9.
 
@@ -87,7 +95,9 @@
    DROPBLOCK_SCALE_NONE: 1. If nothing is kept the output is all zeros.
 
    Output. y = s*x where K = 1 and y = +0.0f where K = 0 (even if x is NaN or
-   Inf there). If no seed can occur (gamma*2^32 < 1, e.g. keep_prob == 1) the
+   Inf there). DROPBLOCK_FILL_NOISE (timm's with_noise): y = x where K = 1
+   and seeded noise where K = 0, with s = 1 whatever the scale mode; the
+   backward pass then gives dx = dy where K = 1 and 0 elsewhere. If no seed can occur (gamma*2^32 < 1, e.g. keep_prob == 1) the
    mask is all ones, s = 1, and y is a bit-exact copy of x. y == x is
    allowed; any other overlap of the buffers is an error. Backward:
    dx = s*dy where K = 1, 0 elsewhere, with exactly forward's K and s.
@@ -116,8 +126,9 @@
    The forward pass uses the stream (cfg->seed, step). A map is named by
    (nm, cm): nm = n, or 0 under SHARE_BATCH; cm = c, or 0 under
    SHARE_CHANNELS; there are Nm x Cm maps. With Ds x Hs x Ws the grid of
-   allowed seed positions (valid: D-bd+1 x H-bh+1 x W-bw+1; anywhere: the
-   map), seed position (z, i, j) of map (nm, cm) is numbered
+   allowed seed positions (valid: D-bd+1 x H-bh+1 x W-bw+1, grid row i
+   being map row i + floor((bh-1)/2); anywhere: the map itself), seed
+   position (z, i, j) of map (nm, cm) is numbered
 
        P = (((nm*Ds + z)*Hs + i)*Ws + j)*Cm + cm
 
@@ -127,6 +138,14 @@
    it passes through an expression an FMA-contracting build can round
    differently (the only sums of products, in the expected scale, are
    rounded one operation at a time).
+
+   Noise (DROPBLOCK_FILL_NOISE) comes from a second stream with key
+   mix(key(seed, step) ^ 0x6A09E667F3BCC909). The value for the element
+   with NHWC-order logical index e is the Irwin-Hall approximation of a
+   standard normal: the sum of the twelve 32-bit halves of words 6e..6e+5,
+   minus 6 * 2^32, times 2^-32 (mean 0, variance 1, support [-6, 6]). It is
+   exact integer arithmetic and one rounding to float, so it is the same
+   everywhere and needs no log or exp.
 
    -------------------------------------------------------------------------
    GLOSSARY
