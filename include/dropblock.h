@@ -390,6 +390,11 @@ DROPBLOCK_API size_t dropblock_bernoulli(dropblock_rng *rng, double p, uint8_t *
 #define DROPBLOCK_ASSERT(x) assert(x)
 #endif
 
+#if !defined(DROPBLOCK_NO_SIMD) && (defined(__SSE2__) || defined(_M_X64))
+#define DROPBLOCK__SSE2 1
+#include <emmintrin.h>
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define DROPBLOCK__INTERNAL static __attribute__((unused))
 #else
@@ -589,7 +594,7 @@ DROPBLOCK__INTERNAL int dropblock__overlap(const void *a, size_t na, const void 
     return pa < pb + nb && pb < pa + na;
 }
 
-/* ---- the mask -------------------------------------------------------------- */
+/* ---- expected kept fraction ------------------------------------------------ */
 
 /* Product rounded to double on its own: a volatile store cannot be fused
    into a following add, so FMA-contracting builds round identically. */
@@ -834,11 +839,6 @@ DROPBLOCK__INTERNAL size_t dropblock__build_mask(const dropblock__geom *g, uint6
 
 /* ---- applying the mask ----------------------------------------------------- */
 
-#if !defined(DROPBLOCK_NO_SIMD) && (defined(__SSE2__) || defined(_M_X64))
-#define DROPBLOCK__SSE2 1
-#include <emmintrin.h>
-#endif
-
 /* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for 64 elements.
    Both paths compute the same IEEE product and clear it with a bit mask,
    so they are bit-identical. */
@@ -956,6 +956,7 @@ DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *w
     const dropblock__geom *g = &k->g;
     size_t m0 = dropblock__first_map(k), m1 = dropblock__end_map(k), ones;
     if (k->t == 0) return (k->n1 - k->n0) * g->sample;
+    DROPBLOCK_ASSERT(ws != NULL);
     ones = dropblock__build_mask(g, k->key, k->t, m0, m1, ws, ws + dropblock__words((m1 - m0) * g->mapbits));
     return ones * (g->c / g->cm) * (g->nm == 1 ? k->n1 - k->n0 : 1);
 }
