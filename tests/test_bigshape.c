@@ -57,15 +57,22 @@ static void expect_untouched(const guard *g) {
     assert_memory_equal(g, &want, sizeof want);
 }
 
-/* Every entry point on shape s (2-D) / s3 (3-D) returns OVERFLOW, touching nothing. */
-static void expect_overflow_everywhere(dropblock_shape s, dropblock_shape3d s3) {
-    static const float keeps[] = {0.9f, 1.0f};
+/* Both the usual keep_prob and 1 (the identity path, which needs no mask). */
+static const float overflow_keeps[] = {0.9f, 1.0f};
+
+static dropblock_config overflow_cfg(size_t k) {
+    dropblock_config cfg = {0};
+    cfg.keep_prob = overflow_keeps[k];
+    cfg.block_h = 3;
+    return cfg;
+}
+
+/* Every 2-D entry point on s returns OVERFLOW, touching nothing. */
+static void expect_overflow_2d(dropblock_shape s) {
     size_t k;
     for (k = 0; k < 2; ++k) {
-        dropblock_config cfg = {0};
+        dropblock_config cfg = overflow_cfg(k);
         guard g;
-        cfg.keep_prob = keeps[k];
-        cfg.block_h = 3;
         fill_guard(&g);
         assert_int_equal(dropblock_forward(&cfg, s, 0, g.x, g.y, g.keep), DROPBLOCK_ERR_OVERFLOW);
         assert_int_equal(dropblock_forward(&cfg, s, 0, g.y, g.y, NULL), DROPBLOCK_ERR_OVERFLOW);
@@ -78,9 +85,20 @@ static void expect_overflow_everywhere(dropblock_shape s, dropblock_shape3d s3) 
         assert_int_equal(dropblock_backward_range(&cfg, s, 0, 0, 1, 1, g.x, g.y, g.ws, sizeof g.ws),
                          DROPBLOCK_ERR_OVERFLOW);
         assert_int_equal(dropblock_workspace_size(s, &g.bytes), DROPBLOCK_ERR_OVERFLOW);
-        assert_int_equal(dropblock_forward3d(&cfg, s3, 0, g.x, g.y, g.keep, g.ws, sizeof g.ws), DROPBLOCK_ERR_OVERFLOW);
-        assert_int_equal(dropblock_backward3d(&cfg, s3, 0, g.x, g.y, g.ws, sizeof g.ws), DROPBLOCK_ERR_OVERFLOW);
-        assert_int_equal(dropblock_workspace_size3d(s3, &g.bytes), DROPBLOCK_ERR_OVERFLOW);
+        expect_untouched(&g);
+    }
+}
+
+/* Every 3-D entry point on s returns OVERFLOW, touching nothing. */
+static void expect_overflow_3d(dropblock_shape3d s) {
+    size_t k;
+    for (k = 0; k < 2; ++k) {
+        dropblock_config cfg = overflow_cfg(k);
+        guard g;
+        fill_guard(&g);
+        assert_int_equal(dropblock_forward3d(&cfg, s, 0, g.x, g.y, g.keep, g.ws, sizeof g.ws), DROPBLOCK_ERR_OVERFLOW);
+        assert_int_equal(dropblock_backward3d(&cfg, s, 0, g.x, g.y, g.ws, sizeof g.ws), DROPBLOCK_ERR_OVERFLOW);
+        assert_int_equal(dropblock_workspace_size3d(s, &g.bytes), DROPBLOCK_ERR_OVERFLOW);
         expect_untouched(&g);
     }
 }
@@ -93,25 +111,15 @@ static dropblock_shape3d lift_with_d(dropblock_shape s, int d) {
 
 static void test_count_overflows(void **state) {
     dropblock_shape all_max = {INT_MAX, INT_MAX, INT_MAX, INT_MAX};
-    dropblock_shape three = {INT_MAX, INT_MAX, INT_MAX, 1};
+    dropblock_shape three = {INT_MAX, INT_MAX, INT_MAX, 1}; /* (2^31 - 1)^3 > 2^64 - 1 >= SIZE_MAX */
+    dropblock_shape two = {INT_MAX, INT_MAX, 1, 1};
     (void)state;
-    expect_overflow_everywhere(all_max, lift_with_d(all_max, INT_MAX));
-    /* (2^31 - 1)^3 > 2^64 - 1 >= SIZE_MAX */
-    expect_overflow_everywhere(three, lift_with_d(three, 1));
-    /* 3-D only: the depth axis makes it overflow */
-    {
-        dropblock_shape s = {INT_MAX, INT_MAX, 1, 1};
-        dropblock_shape3d s3 = lift_with_d(s, INT_MAX);
-        dropblock_config cfg = {0};
-        guard g;
-        cfg.keep_prob = 0.9f;
-        cfg.block_h = 3;
-        fill_guard(&g);
-        assert_int_equal(dropblock_forward3d(&cfg, s3, 0, g.x, g.y, g.keep, g.ws, sizeof g.ws), DROPBLOCK_ERR_OVERFLOW);
-        assert_int_equal(dropblock_backward3d(&cfg, s3, 0, g.x, g.y, g.ws, sizeof g.ws), DROPBLOCK_ERR_OVERFLOW);
-        assert_int_equal(dropblock_workspace_size3d(s3, &g.bytes), DROPBLOCK_ERR_OVERFLOW);
-        expect_untouched(&g);
-    }
+    expect_overflow_2d(all_max);
+    expect_overflow_3d(lift_with_d(all_max, INT_MAX));
+    expect_overflow_2d(three);
+    expect_overflow_3d(lift_with_d(three, 1));
+    /* 3-D only: the depth axis is what overflows */
+    expect_overflow_3d(lift_with_d(two, INT_MAX));
 }
 
 /* The count fits in size_t but count * sizeof(float) does not. */
@@ -123,7 +131,8 @@ static void test_byte_size_overflows(void **state) {
     dropblock_shape s = {INT_MAX, 1, 1, 1}; /* 2^31 - 1 elements, ~2^33 bytes */
 #endif
     (void)state;
-    expect_overflow_everywhere(s, ref_lift(s));
+    expect_overflow_2d(s);
+    expect_overflow_3d(ref_lift(s));
 }
 
 /* Just below the byte limit the shape is accepted: the workspace size is
@@ -170,7 +179,7 @@ static void element_coords(const ref_geom *g, size_t e, size_t *n, size_t *p, si
 
 static void check_big(const dropblock_config *cfg, dropblock_shape3d s, uint64_t step, int samples) {
     ref_geom g = ref_setup(cfg, s, step);
-    size_t total = ref_total(&g), bytes, e, k, n, kept = 0;
+    size_t total = ref_total(&g), bytes = 0, e, k, n, kept = 0;
     float *x = (float *)malloc(total * sizeof(float)), *scale = (float *)malloc(g.n * sizeof(float));
     uint8_t *keep = (uint8_t *)malloc(total);
     void *ws;

@@ -477,7 +477,7 @@ static void run_split(const dropblock_config *cfg, dropblock_shape s, uint64_t s
     for (r = 0; r < 2 * ranges; ++r) {
         int k = r % ranges, counting = r < ranges;
         dropblock_shape part = s;
-        size_t bytes;
+        size_t bytes = 0;
         void *ws;
         uint64_t kept = 0;
         part.n = cuts[k + 1] - cuts[k];

@@ -129,6 +129,7 @@ typedef struct bufs {
 static bufs make_bufs(ref_rng *r, const tcase *t) {
     bufs b;
     b.total = count3d(t->shape);
+    b.ws_bytes = 0;
     assert_int_equal(dropblock_workspace_size3d(t->shape, &b.ws_bytes), DROPBLOCK_OK);
     b.x = (float *)malloc(b.total * sizeof(float));
     b.want = (float *)malloc(b.total * sizeof(float));
