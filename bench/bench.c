@@ -78,11 +78,16 @@ typedef struct bench_ctx {
 
 typedef dropblock_status (*timed_fn)(bench_ctx *ctx, uint64_t step);
 
-static double now_ns(void) {
+static double clock_ns(clockid_t id) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
+
+/* A repetition is timed with the monotonic clock, and it counts only if the
+   thread's CPU time covers all but this fraction of it: on a busy machine
+   a call that was descheduled measures the other processes, not ours. */
+#define PREEMPT_TOLERANCE 0.05
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -157,23 +162,46 @@ static dropblock_status run_copy(bench_ctx *ctx, uint64_t step) {
     return dropblock_forward_ws(&cfg, ctx->bc->shape, step, ctx->x, ctx->y, NULL, ctx->ws, ctx->ws_bytes);
 }
 
-/* Median ns per element of each fn. Every repetition runs all of them, in
-   an order that rotates, with a fresh step (a fresh mask) each time. */
-static void time_interleaved(bench_ctx *ctx, const timed_fn *fns, int nfn, const options *o, double *ns_per_elem) {
+/* Median over the repetitions that ran undisturbed (all of them if fewer
+   than a quarter did); returns how many it used. whole: wall times; ok:
+   the undisturbed ones, packed. */
+static int robust_median(double *whole, double *ok, int n_ok, int reps, double *med) {
+    if (n_ok >= 3 && n_ok >= reps / 4) {
+        *med = median(ok, n_ok);
+        return n_ok;
+    }
+    *med = median(whole, reps);
+    return reps;
+}
+
+/* Median ns per element of each fn, and the fewest repetitions a median
+   used. Every repetition runs all of them, in an order that rotates, with
+   a fresh step (a fresh mask) each time. */
+static int time_interleaved(bench_ctx *ctx, const timed_fn *fns, int nfn, const options *o, double *ns_per_elem) {
     const size_t reps = (size_t)o->reps;
-    double *t = (double *)xmalloc(reps * (size_t)nfn * sizeof *t);
-    int r, k;
+    double *whole = (double *)xmalloc(2 * reps * (size_t)nfn * sizeof *whole), *ok = whole + reps * (size_t)nfn;
+    int n_ok[MAX_FNS] = {0}, used = o->reps, r, k;
     for (r = -o->warmup; r < o->reps; ++r) {
         const int step = r + o->warmup + 1;
         for (k = 0; k < nfn; ++k) {
             int f = (k + (r < 0 ? 0 : r)) % nfn;
-            double t0 = now_ns();
+            double w0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall, cpu;
             check(fns[f](ctx, (uint64_t)step), "a timed call");
-            if (r >= 0) t[(size_t)f * reps + (size_t)r] = now_ns() - t0;
+            cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+            wall = clock_ns(CLOCK_MONOTONIC) - w0;
+            if (r < 0) continue;
+            whole[(size_t)f * reps + (size_t)r] = wall;
+            if (wall - cpu <= PREEMPT_TOLERANCE * wall) ok[(size_t)f * reps + (size_t)n_ok[f]++] = wall;
         }
     }
-    for (k = 0; k < nfn; ++k) ns_per_elem[k] = median(t + (size_t)k * reps, o->reps) / (double)ctx->total;
-    free(t);
+    for (k = 0; k < nfn; ++k) {
+        double med;
+        int u = robust_median(whole + (size_t)k * reps, ok + (size_t)k * reps, n_ok[k], o->reps, &med);
+        ns_per_elem[k] = med / (double)ctx->total;
+        if (u < used) used = u;
+    }
+    free(whole);
+    return used;
 }
 
 static void bench_ctx_init(bench_ctx *ctx, const bench_case *bc) {
@@ -225,19 +253,20 @@ static void shape_str(const dropblock_shape *s, char *buf, size_t len) {
 /* Results of one case in the main table. */
 typedef struct result {
     double ns, stream_ns, ws_per_elem;
+    int reps_used;
 } result;
 
 static void print_header(void) {
-    printf("%-15s %-14s %5s %4s %-14s %-8s %8s %6s %9s %10s %8s\n", "case", "shape(NxHxWxC)", "block", "keep",
-           "flags", "scale", "ns/elem", "GB/s", "vs-stream", "stream-ns", "ws-B/el");
+    printf("%-15s %-14s %5s %4s %-14s %-8s %8s %6s %9s %10s %8s %5s\n", "case", "shape(NxHxWxC)", "block", "keep",
+           "flags", "scale", "ns/elem", "GB/s", "vs-stream", "stream-ns", "ws-B/el", "reps");
 }
 
 static void print_row(const bench_case *bc, const result *res) {
     char shape[48];
     shape_str(&bc->shape, shape, sizeof shape);
-    printf("%-15s %-14s %5d %4.2f %-14s %-8s %8.4f %6.2f %9.3f %10.4f %8.4f\n", bc->name, shape, bc->block,
+    printf("%-15s %-14s %5d %4.2f %-14s %-8s %8.4f %6.2f %9.3f %10.4f %8.4f %5d\n", bc->name, shape, bc->block,
            (double)KEEP_PROB, flags_name(bc->flags), scale_name(bc->scale), res->ns, 8.0 / res->ns,
-           res->ns / res->stream_ns, res->stream_ns, res->ws_per_elem);
+           res->ns / res->stream_ns, res->stream_ns, res->ws_per_elem, res->reps_used);
 }
 
 static void write_csv(const char *path, const result *res) {
@@ -248,14 +277,14 @@ static void write_csv(const char *path, const result *res) {
         exit(1);
     }
     fprintf(f, "case,kind,layout,n,h,w,c,block,keep,flags,scale,ns_per_elem,gb_per_s,vs_stream,"
-               "stream_ns_per_elem,ws_bytes_per_elem\n");
+               "stream_ns_per_elem,ws_bytes_per_elem,reps_used\n");
     for (i = 0; i < NCASES; ++i) {
         const bench_case *bc = &CASES[i];
-        fprintf(f, "%s,%s,%s,%d,%d,%d,%d,%d,%.2f,%s,%s,%.5f,%.3f,%.4f,%.5f,%.5f\n", bc->name, KIND_NAMES[bc->kind],
+        fprintf(f, "%s,%s,%s,%d,%d,%d,%d,%d,%.2f,%s,%s,%.5f,%.3f,%.4f,%.5f,%.5f,%d\n", bc->name, KIND_NAMES[bc->kind],
                 bc->layout == DROPBLOCK_NCHW ? "nchw" : "nhwc", bc->shape.n, bc->shape.h, bc->shape.w,
                 bc->shape.c, bc->block, (double)KEEP_PROB, flags_name(bc->flags), scale_name(bc->scale),
                 res[i].ns, 8.0 / res[i].ns, res[i].ns / res[i].stream_ns, res[i].stream_ns,
-                res[i].ws_per_elem);
+                res[i].ws_per_elem, res[i].reps_used);
     }
     fclose(f);
 }
@@ -308,7 +337,7 @@ static void run_main(const options *o) {
         bench_ctx ctx;
         double ns[2];
         bench_ctx_init(&ctx, &CASES[i]);
-        time_interleaved(&ctx, fns, 2, o, ns);
+        res[i].reps_used = time_interleaved(&ctx, fns, 2, o, ns);
         res[i].ns = ns[0];
         res[i].stream_ns = ns[1];
         res[i].ws_per_elem = (double)ctx.ws_bytes / (double)ctx.total;
@@ -328,19 +357,20 @@ static void run_breakdown(const options *o) {
     static const timed_fn fns[MAX_FNS] = {run_kernel, run_mask, run_draw, run_copy, run_stream};
     size_t i;
     printf("\nbreakdown (ns/elem, medians; apply = forward - mask)\n");
-    printf("%-15s %-14s %5s %-14s %8s %8s %8s %8s %8s %8s %8s\n", "case", "shape(NxHxWxC)", "block", "flags",
-           "forward", "mask", "draw", "paint", "apply", "copy", "stream");
+    printf("%-15s %-14s %5s %-14s %8s %8s %8s %8s %8s %8s %8s %5s\n", "case", "shape(NxHxWxC)", "block", "flags",
+           "forward", "mask", "draw", "paint", "apply", "copy", "stream", "reps");
     for (i = 0; i < NCASES; ++i) {
         bench_ctx ctx;
         double ns[MAX_FNS];
         char shape[48];
+        int used;
         if (CASES[i].kind != KIND_FWD) continue;
         bench_ctx_init(&ctx, &CASES[i]);
-        time_interleaved(&ctx, fns, MAX_FNS, o, ns);
+        used = time_interleaved(&ctx, fns, MAX_FNS, o, ns);
         shape_str(&CASES[i].shape, shape, sizeof shape);
-        printf("%-15s %-14s %5d %-14s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f\n", CASES[i].name, shape,
+        printf("%-15s %-14s %5d %-14s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %5d\n", CASES[i].name, shape,
                CASES[i].block, flags_name(CASES[i].flags), ns[0], ns[1], ns[2], ns[1] - ns[2], ns[0] - ns[1],
-               ns[3], ns[4]);
+               ns[3], ns[4], used);
         fflush(stdout);
         bench_ctx_free(&ctx);
     }
