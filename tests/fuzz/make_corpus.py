@@ -13,7 +13,7 @@ INT_MIN, INT_MAX = -2**31, 2**31 - 1
 DIM_SPECIAL = [0, -1, INT_MIN, INT_MAX, INT_MAX - 1, 65536, 1 << 20, 46341, 1 << 30, 3, 100000, 2]
 BLOCK_SPECIAL = [-1, INT_MIN, INT_MAX, 1 << 20]
 KINDS = ["fwd", "bwd", "fwd_ws", "bwd_ws", "fwd3", "bwd3", "count", "frange", "brange"]
-FLAGS = {"share_channels": 1, "share_batch": 2, "anywhere": 4}
+FLAGS = {"share_channels": 1, "share_batch": 2, "anywhere": 4, "exact_rate": 8, "fill_noise": 16}
 
 
 def i32(v):
@@ -111,7 +111,8 @@ def seeds():
     s["err_block_h_0"] = encode(nhwc, bh=0)
     s["err_block_w_negative"] = encode(nhwc, bw=-1, kind="count")
     s["err_block_d_negative"] = encode((1, 2, 4, 4, 1), bd=INT_MIN, kind="fwd3")
-    s["err_flags_unknown"] = encode(nhwc, flags=0x80000008)
+    s["err_flags_unknown"] = encode(nhwc, flags=0x80000020)
+    s["ok_exact_rate"] = encode((2, 8, 8, 2), kp=0.7, bh=3, flags=8 | 1)
     s["err_scale_unknown"] = encode(nhwc, scale=4)
     s["err_scale_negative"] = encode(nhwc, scale=-1, kind="frange")
     s["err_layout_unknown"] = encode(nhwc, layout=2)
