@@ -394,6 +394,13 @@ DROPBLOCK_API size_t dropblock_bernoulli(dropblock_rng *rng, double p, uint8_t *
 #define DROPBLOCK__SSE2 1
 #include <emmintrin.h>
 #endif
+/* AVX-512 for the seed draw is chosen at run time, so a baseline x86-64
+   build still uses it where the CPU has it. */
+#if !defined(DROPBLOCK_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&  \
+    ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && __GNUC__ >= 9))
+#define DROPBLOCK__AVX512 1
+#include <immintrin.h>
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define DROPBLOCK__INTERNAL static __attribute__((unused))
@@ -475,21 +482,66 @@ DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
    is below t. Walks the bits of U and t from the top: at level k a lane
    still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
    stays undecided only if its bit equals t's. Drawing more levels than
-   needed never changes a decided lane, so the first levels (almost always
-   needed) run without branches, then the walk stops as soon as no lane is
-   undecided or t has no set bit left. */
-DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
-    uint64_t ones = 0, open = live, x = key + (c + 1) * DROPBLOCK__GOLDEN; /* word(c) = mix(x) */
-    unsigned k;
-    if (t >> 32) return live;
-    for (k = 0; k < 32 && (k < 8 || (open && (t & ((UINT64_C(2) << (31 - k)) - 1)))); ++k) {
+   needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
+   (almost always needed) are drawn without branches (and eight groups at a
+   time where AVX-512 is available), then the walk stops as soon as no lane
+   is undecided or t has no set bit left. */
+#define DROPBLOCK__EAGER 8u
+
+/* Levels k .. 31 of a group; x = key + (c + k + 1) * G is word c+k's input. */
+DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64_t t, uint64_t ones, uint64_t open) {
+    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN) {
         uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
         ones |= open & ~w & tk;
         open &= ~(w ^ tk);
-        x += DROPBLOCK__GOLDEN;
     }
     return ones;
 }
+
+DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
+    uint64_t ones = 0, open = live, x = key + (c + 1) * DROPBLOCK__GOLDEN;
+    unsigned k;
+    if (t >> 32) return live;
+    for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) {
+        uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+        ones |= open & ~w & tk;
+        open &= ~(w ^ tk);
+    }
+    return dropblock__draw_rest(x, k, t, ones, open);
+}
+
+#ifdef DROPBLOCK__AVX512
+/* Groups g .. g+7 (all lanes live), the eager levels in 512-bit lanes;
+   vector levels are cheap, so more of them leave fewer groups to finish
+   one by one. */
+#define DROPBLOCK__EAGER_AVX512 12u
+__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
+                                                                                uint64_t out[8]) {
+    const __m512i gold = _mm512_set1_epi64((long long)DROPBLOCK__GOLDEN);
+    const __m512i m1 = _mm512_set1_epi64((long long)UINT64_C(0xBF58476D1CE4E5B9));
+    const __m512i m2 = _mm512_set1_epi64((long long)UINT64_C(0x94D049BB133111EB));
+    __m512i x = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), ones = _mm512_setzero_si512();
+    __m512i open = _mm512_set1_epi64(-1);
+    uint64_t o[8], op[8];
+    unsigned k, i;
+    /* lane i: x = key + ((g + i) * 32 + 1) * G */
+    x = _mm512_add_epi64(_mm512_set1_epi64((long long)(key + (g * 32u + 1u) * DROPBLOCK__GOLDEN)),
+                         _mm512_mullo_epi64(x, _mm512_set1_epi64((long long)(32u * DROPBLOCK__GOLDEN))));
+    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x = _mm512_add_epi64(x, gold)) {
+        __m512i z = x, tk = _mm512_set1_epi64((long long)(UINT64_C(0) - ((t >> (31 - k)) & 1u)));
+        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), m1);
+        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), m2);
+        z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+        ones = _mm512_or_si512(ones, _mm512_andnot_si512(z, _mm512_and_si512(open, tk)));
+        open = _mm512_andnot_si512(_mm512_xor_si512(z, tk), open);
+    }
+    _mm512_storeu_si512((void *)o, ones);
+    _mm512_storeu_si512((void *)op, open);
+    for (i = 0; i < 8; ++i)
+        out[i] = op[i] ? dropblock__draw_rest(key + ((g + i) * 32u + k + 1u) * DROPBLOCK__GOLDEN, k, t, o[i], op[i])
+                       : o[i];
+}
+#endif
 
 /* ---- geometry and validation ---------------------------------------------- */
 
@@ -591,7 +643,7 @@ DROPBLOCK__INTERNAL double dropblock__gamma(double keep_prob, const dropblock__g
 DROPBLOCK__INTERNAL int dropblock__overlap(const void *a, size_t na, const void *b, size_t nb) {
     uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
     if (!a || !b || na == 0 || nb == 0) return 0;
-    return pa < pb + nb && pb < pa + na;
+    return pb >= pa ? pb - pa < na : pa - pb < nb; /* differences: sums could wrap */
 }
 
 /* ---- expected kept fraction ------------------------------------------------ */
@@ -734,18 +786,37 @@ DROPBLOCK__INTERNAL void dropblock__or_shifted(uint64_t *row, size_t rw, const u
    group instead of drawing it twice. */
 typedef struct dropblock__draw {
     uint64_t key, t;
-    size_t group;
-    uint64_t word;
-    int valid;
+    size_t first;        /* groups first .. first+7 are in word[] */
+    uint64_t word[8];
+    int valid, avx512;
 } dropblock__draw;
 
+DROPBLOCK__INTERNAL void dropblock__draw_init(dropblock__draw *dr, uint64_t key, uint64_t t) {
+    dr->key = key;
+    dr->t = t;
+    dr->first = 0;
+    dr->valid = 0;
+#ifdef DROPBLOCK__AVX512
+    dr->avx512 = __builtin_cpu_supports("avx512dq") && t < (UINT64_C(1) << 32);
+#else
+    dr->avx512 = 0;
+#endif
+}
+
 DROPBLOCK__INTERNAL uint64_t dropblock__group(dropblock__draw *dr, size_t g) {
-    if (!dr->valid || dr->group != g) {
-        dr->word = dropblock__draw_group(dr->key, (uint64_t)g * 32u, dr->t, ~UINT64_C(0));
-        dr->group = g;
+    if (!dr->valid || g < dr->first || g - dr->first >= 8) {
+        unsigned i;
+        dr->first = g;
         dr->valid = 1;
+#ifdef DROPBLOCK__AVX512
+        if (dr->avx512) {
+            dropblock__draw8_avx512(dr->key, (uint64_t)g, dr->t, dr->word);
+            return dr->word[0];
+        }
+#endif
+        for (i = 0; i < 8; ++i) dr->word[i] = dropblock__draw_group(dr->key, (uint64_t)(g + i) * 32u, dr->t, ~UINT64_C(0));
     }
-    return dr->word;
+    return dr->word[g - dr->first];
 }
 
 /* dst bits [0, len) = seed draws P0 .. P0 + len - 1; dst is zeroed past len.
@@ -824,7 +895,7 @@ DROPBLOCK__INTERNAL size_t dropblock__build_mask(const dropblock__geom *g, uint6
     size_t mn, sz, si, k, kept = 0;
     uint64_t *seeds = scratch, *row = scratch + dropblock__words(rowlen);
     dropblock__draw dr;
-    dr.key = key; dr.t = t; dr.group = 0; dr.word = 0; dr.valid = 0;
+    dropblock__draw_init(&dr, key, t);
     memset(mask, 0, words * sizeof(uint64_t));
     for (mn = m0; mn < m1; ++mn)
         for (sz = 0; sz < g->sd; ++sz)
