@@ -803,19 +803,25 @@ DROPBLOCK__INTERNAL void dropblock__draw_init(dropblock__draw *dr, uint64_t key,
 #endif
 }
 
-DROPBLOCK__INTERNAL uint64_t dropblock__group(dropblock__draw *dr, size_t g) {
-    if (!dr->valid || g < dr->first || g - dr->first >= 8) {
-        unsigned i;
-        dr->first = g;
-        dr->valid = 1;
+/* Draws groups g .. g+7 into the cache. */
+DROPBLOCK__INTERNAL void dropblock__refill(dropblock__draw *dr, size_t g) {
+    unsigned i;
+    dr->first = g;
+    dr->valid = 1;
 #ifdef DROPBLOCK__AVX512
-        if (dr->avx512) {
-            dropblock__draw8_avx512(dr->key, (uint64_t)g, dr->t, dr->word);
-            return dr->word[0];
-        }
-#endif
-        for (i = 0; i < 8; ++i) dr->word[i] = dropblock__draw_group(dr->key, (uint64_t)(g + i) * 32u, dr->t, ~UINT64_C(0));
+    if (dr->avx512) {
+        dropblock__draw8_avx512(dr->key, (uint64_t)g, dr->t, dr->word);
+        return;
     }
+#endif
+    for (i = 0; i < 8; ++i) dr->word[i] = dropblock__draw_group(dr->key, (uint64_t)(g + i) * 32u, dr->t, ~UINT64_C(0));
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline)) /* the hot path is one compare; keep it in the caller's loop */
+#endif
+static inline uint64_t dropblock__group(dropblock__draw *dr, size_t g) {
+    if (!dr->valid || g - dr->first >= 8) dropblock__refill(dr, g); /* g < first wraps to a huge difference */
     return dr->word[g - dr->first];
 }
 
@@ -902,9 +908,11 @@ DROPBLOCK__INTERNAL size_t dropblock__build_mask(const dropblock__geom *g, uint6
             for (si = 0; si < g->sh; ++si)
                 if (dropblock__draw_row(&dr, ((mn * g->sd + sz) * g->sh + si) * rowlen, rowlen, seeds))
                     dropblock__paint_row(g, mask, mn - m0, sz, si, seeds, row);
-    for (k = 0; k < words - 1; ++k) mask[k] = ~mask[k];
-    if (nbits & 63) mask[words - 2] &= (UINT64_C(1) << (nbits & 63)) - 1;
-    for (k = 0; k < words - 1; ++k) kept += dropblock__popcount64(mask[k]);
+    for (k = 0; k < words - 1; ++k) {
+        mask[k] = ~mask[k];
+        if (k == words - 2 && (nbits & 63)) mask[k] &= (UINT64_C(1) << (nbits & 63)) - 1;
+        kept += dropblock__popcount64(mask[k]);
+    }
     return kept;
 }
 
@@ -999,11 +1007,18 @@ DROPBLOCK__INTERNAL float dropblock__ratio(size_t all, size_t kept) {
     return kept ? (float)((double)all / (double)kept) : 0.0f;
 }
 
+/* Mask building needs two rows of W*C bits of scratch; rows up to this
+   many words (16384 bits) live on the stack (4 KiB), so the workspace of
+   such shapes is the mask alone: at most one bit per element. */
+#define DROPBLOCK__STACK_ROW_WORDS 257u
+
 /* Workspace for a call over `elements` elements with rows of `row` = W*C
-   elements: the mask (at most one bit per element), two rows of scratch,
-   and slack to align it. */
+   elements: the mask, scratch rows too long for the stack, and slack to
+   align it. */
 DROPBLOCK__INTERNAL size_t dropblock__workspace_bytes(size_t elements, size_t row) {
-    return (dropblock__words(elements) + 2 * dropblock__words(row)) * sizeof(uint64_t) + sizeof(uint64_t) - 1;
+    size_t rw = dropblock__words(row);
+    return (dropblock__words(elements) + (rw > DROPBLOCK__STACK_ROW_WORDS ? 2 * rw : 0)) * sizeof(uint64_t) +
+           sizeof(uint64_t) - 1;
 }
 
 /* A checked call: geometry, seed threshold t (0: no seed can occur), the
@@ -1026,9 +1041,13 @@ DROPBLOCK__INTERNAL size_t dropblock__end_map(const dropblock__call *k) { return
 DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *ws) {
     const dropblock__geom *g = &k->g;
     size_t m0 = dropblock__first_map(k), m1 = dropblock__end_map(k), ones;
+    uint64_t stack[2 * DROPBLOCK__STACK_ROW_WORDS];
     if (k->t == 0) return (k->n1 - k->n0) * g->sample;
     DROPBLOCK_ASSERT(ws != NULL);
-    ones = dropblock__build_mask(g, k->key, k->t, m0, m1, ws, ws + dropblock__words((m1 - m0) * g->mapbits));
+    ones = dropblock__build_mask(g, k->key, k->t, m0, m1, ws,
+                                 dropblock__words(g->w * g->c) <= DROPBLOCK__STACK_ROW_WORDS
+                                     ? stack
+                                     : ws + dropblock__words((m1 - m0) * g->mapbits));
     return ones * (g->c / g->cm) * (g->nm == 1 ? k->n1 - k->n0 : 1);
 }
 
