@@ -157,10 +157,12 @@ static double brute_keep(const unsigned *cov, size_t nvox, double gamma) {
 /* The documented solver: bisection on [0, 1] until the interval cannot
    shrink, then the endpoint whose expectation is closer to keep. */
 static double brute_gamma_exact(const unsigned *cov, size_t nvox, double keep) {
-    double lo = 0.0, hi = 1.0, mid;
+    double lo = 0.0, hi = 1.0;
     if (keep >= 1.0) return 0.0;
     if (keep <= 0.0) return 1.0;
-    for (mid = 0.5; mid > lo && mid < hi; mid = lo + (hi - lo) / 2.0) {
+    for (;;) {
+        double mid = lo + (hi - lo) / 2.0;
+        if (!(mid > lo && mid < hi)) break;
         if (brute_keep(cov, nvox, mid) > keep)
             lo = mid;
         else
@@ -256,7 +258,7 @@ static const int small_bws[] = {0, 1, 2, 5};
    few hundred correctly rounded terms, so 1e-12 relative is generous. */
 static void test_expected_keep_brute_force(void **state) {
     static const double gammas[] = {0.0, 1e-4, 0.003, 0.05, 0.3, 0.7, 1.0};
-    unsigned *cov = (unsigned *)xmalloc(13 * 13 * sizeof(unsigned));
+    unsigned *cov = (unsigned *)xmalloc((size_t)13 * 13 * sizeof(unsigned));
     size_t ih, iw, ib, iw2, ig;
     unsigned fl;
     (void)state;

@@ -41,14 +41,14 @@ static size_t ws_for(dropblock_shape s, int samples) {
 /* One thread's share of a logical call: samples [n0, n1). */
 typedef struct job {
     const dropblock_config *cfg;
-    dropblock_shape shape;
-    uint64_t step, kept, total_kept;
-    int n0, n1, grad;
     const float *x;
     float *y;
     uint8_t *keep;
     void *ws;
     size_t ws_bytes;
+    uint64_t step, kept, total_kept;
+    dropblock_shape shape;
+    int n0, n1, grad;
     dropblock_status st;
 } job;
 
