@@ -656,6 +656,38 @@ static void test_noise_identity(void **state) {
     free(keep);
 }
 
+/* "y = x where K = 1": kept elements are copied bit for bit under
+   FILL_NOISE, special values included (a signalling NaN, a NaN payload,
+   infinities, -0, subnormals), both layouts, every scale. */
+static void test_noise_kept_specials(void **state) {
+    static const uint32_t specials[] = {0x7F800001u, 0xFFC12345u, 0x7F800000u, 0xFF800000u,
+                                        0x80000000u, 0x00000001u, 0x807FFFFFu, 0x3F800000u};
+    dropblock_shape3d s = shape3(2, 1, 8, 8, 4);
+    size_t total = total3(s), k, kept = 0;
+    float *x = (float *)xmalloc(total * sizeof(float)), *y = (float *)xmalloc(total * sizeof(float));
+    uint8_t *keep = (uint8_t *)xmalloc(total);
+    int scale, lay;
+    (void)state;
+    for (k = 0; k < total; ++k) memcpy(&x[k], &specials[k % 8], sizeof(float));
+    for (lay = 0; lay < 2; ++lay)
+        for (scale = 0; scale <= (int)DROPBLOCK_SCALE_NONE; ++scale) {
+            dropblock_config cfg = make_cfg(0.8f, 0, 2, 0, DROPBLOCK_FILL_NOISE, (dropblock_scale)scale,
+                                            (dropblock_layout)lay);
+            assert_int_equal(dropblock_forward(&cfg, flat(s), 6, x, y, keep), DROPBLOCK_OK);
+            for (k = 0; k < total; ++k) {
+                if (!keep[k]) continue;
+                ++kept;
+                if (bits_of(y[k]) != bits_of(x[k]))
+                    fail_msg("layout %d scale %d: kept element %zu is %08x, x is %08x", lay, scale, k,
+                             (unsigned)bits_of(y[k]), (unsigned)bits_of(x[k]));
+            }
+        }
+    assert_true(kept > 0);
+    free(x);
+    free(y);
+    free(keep);
+}
+
 /* ======== 3. 3-D ============================================================= */
 
 /* Random small shapes and configs: forward3d (mask and output) and
@@ -944,6 +976,7 @@ int main(void) {
         cmocka_unit_test(test_noise_statistics),
         cmocka_unit_test(test_noise_backward),
         cmocka_unit_test(test_noise_identity),
+        cmocka_unit_test(test_noise_kept_specials),
         cmocka_unit_test(test_forward3d_vs_reference),
         cmocka_unit_test(test_3d_depth1_is_2d),
         cmocka_unit_test(test_gamma3d),
