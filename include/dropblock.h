@@ -95,7 +95,7 @@
    DROPBLOCK_SCALE_NONE: 1. If nothing is kept the output is all zeros.
 
    Output. y = s*x where K = 1 and y = +0.0f where K = 0 (even if x is NaN or
-   Inf there). DROPBLOCK_FILL_NOISE (timm's with_noise): y = x where K = 1
+   Inf there); when s is exactly 1 the bits of x are copied. DROPBLOCK_FILL_NOISE (timm's with_noise): y = x where K = 1
    and seeded noise where K = 0, with s = 1 whatever the scale mode; the
    backward pass then gives dx = dy where K = 1 and 0 elsewhere. If no seed can occur (gamma*2^32 < 1, e.g. keep_prob == 1) the
    mask is all ones, s = 1, and y is a bit-exact copy of x. y == x is
@@ -250,7 +250,7 @@ typedef struct dropblock_config {
 
 /* y = DropBlock(x). keep_mask: NULL, or N*H*W*C bytes in the tensor's
    layout that receive 1 (kept) / 0 (dropped). Allocates one bit per element
-   with DROPBLOCK_MALLOC unless no seed can occur. On any error nothing is
+   with DROPBLOCK_MALLOC unless keep_prob is 1. On any error nothing is
    written. */
 DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
                                                  uint64_t step, const float *x, float *y,
@@ -918,45 +918,41 @@ DROPBLOCK__INTERNAL size_t dropblock__build_mask(const dropblock__geom *g, uint6
 
 /* ---- applying the mask ----------------------------------------------------- */
 
-/* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for 64 elements.
-   Both paths compute the same IEEE product and clear it with a bit mask,
-   so they are bit-identical. */
+/* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for k < len <= 64.
+   The product is cleared with a bit mask, and s == 1 copies the bits of x
+   (a multiply would quiet a signalling NaN). */
+DROPBLOCK__INTERNAL void dropblock__apply_tail(const float *x, float *y, uint64_t w, float s, size_t len) {
+    size_t k;
+    for (k = 0; k < len; ++k) {
+        float v = s == 1.0f ? x[k] : x[k] * s;
+        uint32_t u;
+        memcpy(&u, &v, sizeof u);
+        u &= 0u - (uint32_t)((w >> k) & 1u);
+        memcpy(&y[k], &u, sizeof u);
+    }
+}
+
+/* The same for 64 elements; the SSE2 path computes the same IEEE products
+   and masks, so both paths give the same bits. */
 DROPBLOCK__INTERNAL void dropblock__apply64(const float *x, float *y, uint64_t w, float s) {
 #ifdef DROPBLOCK__SSE2
     const __m128 vs = _mm_set1_ps(s);
+    const int copy = s == 1.0f;
     int h, q;
     for (h = 0; h < 2; ++h) {
         __m128i v = _mm_set1_epi32((int)(uint32_t)(w >> (32 * h)));
         __m128i sel = _mm_setr_epi32(1, 2, 4, 8);
         for (q = 0; q < 8; ++q) {
             __m128i m = _mm_cmpeq_epi32(_mm_and_si128(v, sel), sel);
-            __m128 r = _mm_mul_ps(_mm_loadu_ps(x + 32 * h + 4 * q), vs);
+            __m128 r = _mm_loadu_ps(x + 32 * h + 4 * q);
+            if (!copy) r = _mm_mul_ps(r, vs);
             _mm_storeu_ps(y + 32 * h + 4 * q, _mm_and_ps(r, _mm_castsi128_ps(m)));
             sel = _mm_slli_epi32(sel, 4);
         }
     }
 #else
-    int k;
-    for (k = 0; k < 64; ++k) {
-        float v = x[k] * s;
-        uint32_t u;
-        memcpy(&u, &v, sizeof u);
-        u &= 0u - (uint32_t)((w >> k) & 1u);
-        memcpy(&y[k], &u, sizeof u);
-    }
+    dropblock__apply_tail(x, y, w, s, 64);
 #endif
-}
-
-/* The tail of a row of elements: fewer than 64, same arithmetic. */
-DROPBLOCK__INTERNAL void dropblock__apply_tail(const float *x, float *y, uint64_t w, float s, size_t len) {
-    size_t k;
-    for (k = 0; k < len; ++k) {
-        float v = x[k] * s;
-        uint32_t u;
-        memcpy(&u, &v, sizeof u);
-        u &= 0u - (uint32_t)((w >> k) & 1u);
-        memcpy(&y[k], &u, sizeof u);
-    }
 }
 
 DROPBLOCK__INTERNAL void dropblock__keep_bytes(uint8_t *keep, uint64_t w, size_t len) {
@@ -1123,7 +1119,17 @@ DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size
     }
 }
 
-/* Checks config, shape and sample range [n_begin, n_end) and fills the call. */
+/* The seed threshold of a checked call. Solving for the exact rate costs
+   far more than any check, so it comes after them. */
+DROPBLOCK__INTERNAL void dropblock__seed(dropblock__call *k) {
+    const dropblock_config *cfg = k->cfg;
+    k->t = dropblock__threshold((cfg->flags & DROPBLOCK_EXACT_RATE)
+                                    ? dropblock__gamma_exact((double)cfg->keep_prob, &k->g)
+                                    : dropblock__gamma((double)cfg->keep_prob, &k->g));
+}
+
+/* Checks config, shape and sample range [n_begin, n_end) and fills the call
+   but for its seed threshold. */
 DROPBLOCK__INTERNAL dropblock_status dropblock__setup(const dropblock_config *cfg, dropblock_shape3d s, uint64_t step,
                                                      int n_begin, int n_end, int grad, dropblock__call *k) {
     dropblock_status st;
@@ -1132,9 +1138,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__setup(const dropblock_config *cf
     if (st != DROPBLOCK_OK) return st;
     if (n_begin < 0 || n_begin >= n_end || n_end > s.n) return DROPBLOCK_ERR_RANGE;
     k->cfg = cfg;
-    k->t = dropblock__threshold((cfg->flags & DROPBLOCK_EXACT_RATE)
-                                    ? dropblock__gamma_exact((double)cfg->keep_prob, &k->g)
-                                    : dropblock__gamma((double)cfg->keep_prob, &k->g));
+    k->t = 0; /* dropblock__seed once every argument is checked */
     k->key = dropblock__key(cfg->seed, step);
     k->n0 = (size_t)n_begin;
     k->n1 = (size_t)n_end;
@@ -1190,10 +1194,11 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__forward(const dropblock_config *
     st = dropblock__setup(cfg, shape, step, n_begin, n_end, (mode & DROPBLOCK__GRAD) != 0, &k);
     if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, x, y, keep, ws, ws_bytes, !(mode & DROPBLOCK__ALLOC));
     if (st != DROPBLOCK_OK) return st;
-    if ((mode & DROPBLOCK__ALLOC) && k.t != 0) {
+    if ((mode & DROPBLOCK__ALLOC) && cfg->keep_prob < 1.0f) {
         ws = owned = DROPBLOCK_MALLOC(dropblock__workspace_bytes(k.g.total, k.g.w * k.g.c));
         if (!owned) return DROPBLOCK_ERR_OUT_OF_MEMORY;
     }
+    dropblock__seed(&k);
     mask = ws ? dropblock__align(ws) : NULL;
     kept = dropblock__mask(&k, mask);
     if (total_kept && cfg->scale == DROPBLOCK_SCALE_BATCH && (*total_kept < kept || *total_kept > k.g.total))
@@ -1281,8 +1286,10 @@ DROPBLOCK_API dropblock_status dropblock_count_kept(const dropblock_config *cfg,
     if (!workspace || !kept) return DROPBLOCK_ERR_NULL;
     st = dropblock__setup(cfg, dropblock__lift(shape), step, n_begin, n_end, 0, &k);
     if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, NULL, NULL, NULL, workspace, workspace_bytes, 1);
-    if (st == DROPBLOCK_OK) *kept = (uint64_t)dropblock__mask(&k, dropblock__align(workspace));
-    return st;
+    if (st != DROPBLOCK_OK) return st;
+    dropblock__seed(&k);
+    *kept = (uint64_t)dropblock__mask(&k, dropblock__align(workspace));
+    return DROPBLOCK_OK;
 }
 
 DROPBLOCK_API dropblock_status dropblock_forward_range(const dropblock_config *cfg, dropblock_shape shape,
