@@ -201,7 +201,7 @@ extern "C" {
     X(DROPBLOCK_ERR_RANGE, -12, "sample range is not within [0, n) or is empty")             \
     X(DROPBLOCK_ERR_KEPT, -13, "total_kept is below this range's kept count or above the element count")
 
-#define DROPBLOCK__STATUS_ENUM(name, value, text) name = value,
+#define DROPBLOCK__STATUS_ENUM(name, value, text) name = (value),
 typedef enum dropblock_status {
     DROPBLOCK__STATUS_LIST(DROPBLOCK__STATUS_ENUM)
 } dropblock_status;
@@ -522,11 +522,11 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(
     const __m512i m2 = _mm512_set1_epi64((long long)UINT64_C(0x94D049BB133111EB));
     __m512i x = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), ones = _mm512_setzero_si512();
     __m512i open = _mm512_set1_epi64(-1);
+    const uint64_t x0 = key + (g * 32u + 1u) * DROPBLOCK__GOLDEN, step = 32u * DROPBLOCK__GOLDEN;
     uint64_t o[8], op[8];
     unsigned k, i;
     /* lane i: x = key + ((g + i) * 32 + 1) * G */
-    x = _mm512_add_epi64(_mm512_set1_epi64((long long)(key + (g * 32u + 1u) * DROPBLOCK__GOLDEN)),
-                         _mm512_mullo_epi64(x, _mm512_set1_epi64((long long)(32u * DROPBLOCK__GOLDEN))));
+    x = _mm512_add_epi64(_mm512_set1_epi64((long long)x0), _mm512_mullo_epi64(x, _mm512_set1_epi64((long long)step)));
     for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x = _mm512_add_epi64(x, gold)) {
         __m512i z = x, tk = _mm512_set1_epi64((long long)(UINT64_C(0) - ((t >> (31 - k)) & 1u)));
         z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), m1);
@@ -938,7 +938,7 @@ DROPBLOCK__INTERNAL void dropblock__apply64(const float *x, float *y, uint64_t w
 #ifdef DROPBLOCK__SSE2
     const __m128 vs = _mm_set1_ps(s);
     const int copy = s == 1.0f;
-    int h, q;
+    size_t h, q;
     for (h = 0; h < 2; ++h) {
         __m128i v = _mm_set1_epi32((int)(uint32_t)(w >> (32 * h)));
         __m128i sel = _mm_setr_epi32(1, 2, 4, 8);
