@@ -402,6 +402,12 @@ DROPBLOCK_API size_t dropblock_bernoulli(dropblock_rng *rng, double p, uint8_t *
 #include <immintrin.h>
 #endif
 
+#if defined(__cplusplus) || defined(_MSC_VER)
+#define DROPBLOCK__RESTRICT __restrict
+#else
+#define DROPBLOCK__RESTRICT restrict
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define DROPBLOCK__INTERNAL static __attribute__((unused))
 #else
@@ -751,7 +757,8 @@ DROPBLOCK__INTERNAL void dropblock__set_run(uint64_t *bits, size_t start, size_t
 }
 
 /* dst bits [pos, pos + n) |= src bits [0, n); src is zero past bit n. */
-DROPBLOCK__INTERNAL void dropblock__or_at(uint64_t *dst, size_t pos, const uint64_t *src, size_t n) {
+DROPBLOCK__INTERNAL void dropblock__or_at(uint64_t *DROPBLOCK__RESTRICT dst, size_t pos,
+                                          const uint64_t *DROPBLOCK__RESTRICT src, size_t n) {
     size_t k, words = (n + 63) / 64;
     unsigned r = (unsigned)(pos & 63);
     dst += pos >> 6;
@@ -767,16 +774,29 @@ DROPBLOCK__INTERNAL void dropblock__or_at(uint64_t *dst, size_t pos, const uint6
 
 /* row[j] |= src[j - shift] (shift > 0: towards higher bits; < 0: lower) for
    the words of row; src has sw words and is zero past its last bit. */
-DROPBLOCK__INTERNAL void dropblock__or_shifted(uint64_t *row, size_t rw, const uint64_t *src, size_t sw,
-                                               size_t amount, int towards_higher) {
-    size_t q = amount >> 6, k;
+DROPBLOCK__INTERNAL void dropblock__or_shifted(uint64_t *DROPBLOCK__RESTRICT row, size_t rw,
+                                               const uint64_t *DROPBLOCK__RESTRICT src, size_t sw, size_t amount,
+                                               int towards_higher) {
+    size_t q = amount >> 6, k, end;
     unsigned b = (unsigned)(amount & 63);
-    if (towards_higher) {
-        for (k = q; k < rw && k - q < sw; ++k)
-            row[k] |= (src[k - q] << b) | (b && k > q ? src[k - q - 1] >> (64 - b) : 0);
-    } else {
-        for (k = 0; k < rw && k + q < sw; ++k)
-            row[k] |= (src[k + q] >> b) | (b && k + q + 1 < sw ? src[k + q + 1] << (64 - b) : 0);
+    if (towards_higher) { /* row[k] |= src[k - q] << b | src[k - q - 1] >> (64 - b) */
+        end = rw < sw + q ? rw : sw + q;
+        if (q >= end) return;
+        if (b == 0) { /* whole words (pixels of 64k bits): a plain OR the compiler vectorises */
+            for (k = q; k < end; ++k) row[k] |= src[k - q];
+            return;
+        }
+        row[q] |= src[0] << b;
+        for (k = q + 1; k < end; ++k) row[k] |= (src[k - q] << b) | (src[k - q - 1] >> (64 - b));
+    } else { /* row[k] |= src[k + q] >> b | src[k + q + 1] << (64 - b) */
+        end = sw > q ? (rw < sw - q ? rw : sw - q) : 0;
+        if (end == 0) return;
+        if (b == 0) {
+            for (k = 0; k < end; ++k) row[k] |= src[k + q];
+            return;
+        }
+        for (k = 0; k + 1 < end; ++k) row[k] |= (src[k + q] >> b) | (src[k + q + 1] << (64 - b));
+        row[end - 1] |= src[end - 1 + q] >> b;
     }
 }
 
