@@ -220,6 +220,7 @@ static void test_bernoulli_degenerate_p(void **state) {
 static void test_bernoulli_null(void **state) {
     dropblock_rng rng, before;
     uint8_t out[64];
+    int k;
     (void)state;
     dropblock_rng_init(&rng, 8, 8);
     dropblock_rng_next_u32(&rng);
@@ -230,7 +231,9 @@ static void test_bernoulli_null(void **state) {
     assert_true(tu_all_bytes(out, sizeof out, 0xA5));
     assert_int_equal(dropblock_bernoulli(&rng, 0.5, NULL, 64), 0);
     assert_int_equal(dropblock_bernoulli(&rng, 1.0, NULL, 64), 0);
-    assert_memory_equal(&rng, &before, sizeof rng);
+    /* the stream did not move: it continues exactly like the copy (compared
+       by its draws, not its bytes, which include struct padding) */
+    for (k = 0; k < 8; ++k) assert_int_equal(dropblock_rng_next_u32(&rng), dropblock_rng_next_u32(&before));
 }
 
 /* Mean of 10^6 draws: the count is binomial(n, p'), p' = t / 2^32 within
