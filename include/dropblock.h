@@ -1083,19 +1083,26 @@ DROPBLOCK__INTERNAL float dropblock__noise(uint64_t key, size_t e) {
 }
 
 /* DROPBLOCK_FILL_NOISE: every dropped element of sample n gets its noise.
-   mpos: the sample's map in the mask. */
+   mpos: the sample's map in the mask. Walks the dropped (zero) bits of the
+   map only; a bit of a map shared by the channels stands for all of them. */
 DROPBLOCK__INTERNAL void dropblock__fill_noise(const dropblock__call *k, size_t n, size_t mpos, float *ys,
                                                const uint64_t *mask) {
     const dropblock__geom *g = &k->g;
     const uint64_t key = dropblock__mix(k->key ^ UINT64_C(0x6A09E667F3BCC909));
-    size_t plane = g->d * g->h * g->w, p, c;
-    for (p = 0; p < plane; ++p)
-        for (c = 0; c < g->c; ++c) {
-            size_t cm = g->cm == 1 ? 0 : c;
-            size_t bit = mpos + (g->nchw ? cm * plane + p : p * g->cm + cm);
-            size_t e = g->nchw ? c * plane + p : p * g->c + c;
-            if (!((mask[bit >> 6] >> (bit & 63)) & 1u)) ys[e] = dropblock__noise(key, n * g->sample + p * g->c + c);
+    size_t plane = g->d * g->h * g->w, b, c;
+    for (b = 0; b < g->mapbits; b += 64) {
+        uint64_t dropped = ~dropblock__get64(mask, mpos + b);
+        if (g->mapbits - b < 64) dropped &= (UINT64_C(1) << (g->mapbits - b)) - 1;
+        while (dropped) {
+            size_t bit = b + dropblock__ctz64(dropped);
+            /* the bit's pixel p and channel (all channels when shared) */
+            size_t p = g->nchw ? bit % plane : bit / g->cm, c0 = g->nchw ? bit / plane : bit % g->cm;
+            size_t c1 = g->cm == 1 ? g->c : c0 + 1;
+            dropped &= dropped - 1;
+            for (c = g->cm == 1 ? 0 : c0; c < c1; ++c)
+                ys[g->nchw ? c * plane + p : p * g->c + c] = dropblock__noise(key, n * g->sample + p * g->c + c);
         }
+    }
 }
 
 /* y = s*x under the mask that dropblock__mask built, for the call's
