@@ -197,20 +197,25 @@ static dropblock_shape to2d(dropblock_shape3d s) {
     return r;
 }
 
-/* Element count per SPEC 1.1, computed without relying on the library. */
-static int count_elems(dropblock_shape3d s, size_t *total) {
-    const int dims[5] = {s.n, s.d, s.h, s.w, s.c};
-    size_t t = 1;
-    int k;
-    for (k = 0; k < 5; ++k)
-        if (dims[k] < 1) return DROPBLOCK_ERR_SHAPE;
-    for (k = 0; k < 5; ++k) {
-        if ((size_t)dims[k] > SIZE_MAX / t) return DROPBLOCK_ERR_OVERFLOW;
-        t *= (size_t)dims[k];
-    }
-    if (t > SIZE_MAX / sizeof(float)) return DROPBLOCK_ERR_OVERFLOW;
-    *total = t;
-    return 0;
+/* acc *= factor unless the product would pass limit; 0 then. */
+static int grow_within(size_t *acc, int factor, size_t limit) {
+    if (*acc > limit / (size_t)factor) return 0;
+    *acc *= (size_t)factor;
+    return 1;
+}
+
+/* The status SPEC 1.1 demands of a shape, derived here on its own terms:
+   a dimension below 1 is SHAPE; otherwise the byte size of the tensor
+   (which bounds the element count too) must be representable. */
+static int shape_status(dropblock_shape3d s, size_t *total) {
+    const size_t limit = SIZE_MAX / sizeof(float);
+    size_t elems = 1;
+    if (s.n < 1 || s.d < 1 || s.h < 1 || s.w < 1 || s.c < 1) return DROPBLOCK_ERR_SHAPE;
+    if (!(grow_within(&elems, s.n, limit) && grow_within(&elems, s.d, limit) && grow_within(&elems, s.h, limit) &&
+          grow_within(&elems, s.w, limit) && grow_within(&elems, s.c, limit)))
+        return DROPBLOCK_ERR_OVERFLOW;
+    *total = elems;
+    return DROPBLOCK_OK;
 }
 
 static void fuzz_decode(const uint8_t *data, size_t size, fuzz_case *fc) {
@@ -240,7 +245,7 @@ static void fuzz_decode(const uint8_t *data, size_t size, fuzz_case *fc) {
     fc->n1 = (mode & 8) ? rd_i32(&r) : (int)rd_u8(&r) - 2;
     fc->total_kept = (mode & 16) ? rd_bytes(&r, 8) : UINT64_MAX; /* MAX: use the true count */
     fc->data = r;
-    fc->shape_err = count_elems(fc->shape, &fc->total);
+    fc->shape_err = shape_status(fc->shape, &fc->total);
 }
 
 /* ---- contract predicates ------------------------------------------------- */
@@ -331,7 +336,7 @@ static dropblock_shape3d range_shape(const call *c) {
 static unsigned predict(const call *c, uint64_t range_kept) {
     unsigned e = 0;
     size_t total = 0;
-    int shape_err = count_elems(c->shape, &total);
+    int shape_err = shape_status(c->shape, &total);
     int has_tensors = c->kind != K_COUNT;
     int range_bad = 0;
     if (!c->cfg) e |= ERRBIT(DROPBLOCK_ERR_NULL);
