@@ -45,7 +45,7 @@ static void fill_arena(void) {
     float *x = (float *)(void *)(arena.b + X_OFF);
     size_t i;
     for (i = 0; i < REGION / sizeof(float); ++i) x[i] = 1.5f + (float)i;
-    tu_fill(arena.b + Y_OFF, 2 * REGION, TU_PATTERN);
+    tu_fill(arena.b + Y_OFF, (size_t)2 * REGION, TU_PATTERN);
     tu_fill(arena.b + WS_OFF, REGION, 0x5A);
     tu_fill(arena.b + OUT_OFF, ARENA_BYTES - OUT_OFF, TU_PATTERN);
 }
@@ -152,7 +152,7 @@ static void base(scenario *s, float keep_prob) {
     s->shape.n = 2; s->shape.d = 2; s->shape.h = 5; s->shape.w = 6; s->shape.c = 3;
     s->n_begin = 0;
     s->n_end = 2;
-    s->total_kept = 2 * 5 * 6 * 3; /* 2-D element count: consistent with any range's kept count */
+    s->total_kept = (uint64_t)2 * 5 * 6 * 3; /* 2-D element count: consistent with any range's kept count */
     s->x = arena_x();
     s->y = arena_y();
     s->keep = arena_keep();
@@ -493,7 +493,7 @@ static void test_expand_mask_errors(void **state) {
         case 9: a.bw = INT_MIN; want = DROPBLOCK_ERR_BLOCK; break;
         case 10: a.keep = seeds + 1; want = DROPBLOCK_ERR_OVERLAP; break;
         case 11: a.keep = seeds - 1; want = DROPBLOCK_ERR_OVERLAP; break;
-        case 12: a.keep = seeds + 5 * 6 - 1; want = DROPBLOCK_ERR_OVERLAP; break;
+        case 12: a.keep = seeds + (size_t)5 * 6 - 1; want = DROPBLOCK_ERR_OVERLAP; break;
         case 13: a.seeds = keep + 29; want = DROPBLOCK_ERR_OVERLAP; break;
         default: a.h = INT_MIN; break;
         }

@@ -27,6 +27,7 @@ static void *counting_malloc(size_t bytes) {
 #include <cmocka.h>
 
 #include "reference.h"
+#include "test_util.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -481,8 +482,7 @@ static void run_split(const dropblock_config *cfg, dropblock_shape s, uint64_t s
         void *ws;
         uint64_t kept = 0;
         part.n = cuts[k + 1] - cuts[k];
-        assert_int_equal(dropblock_workspace_size(part, &bytes), DROPBLOCK_OK);
-        ws = malloc(bytes);
+        ws = tu_workspace(part, &bytes);
         assert_non_null(ws);
         if (counting) {
             assert_int_equal(dropblock_count_kept(cfg, s, step, cuts[k], cuts[k + 1], ws, bytes, &kept), DROPBLOCK_OK);

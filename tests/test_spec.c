@@ -338,7 +338,7 @@ static void test_keep0_block_eq_map_certain(void **state) {
     assert_non_null(x);
     assert_non_null(y);
     assert_non_null(keep);
-    assert_false(tu_bernoulli_draw(tu_key(0, step), 32 * (1849 / 64), 1849 % 64, UINT64_C(0xFFFFFFFF)));
+    assert_false(tu_draw(tu_key(0, step), 1849, UINT64_C(0xFFFFFFFF)));
     fill_positive(x, total);
     memset(&cfg, 0, sizeof cfg);
     cfg.keep_prob = 0.0f;

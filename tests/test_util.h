@@ -1,13 +1,17 @@
 /* Small helpers shared by the tests: byte patterns, a checksum, a test-only
-   PRNG for inputs, and an independent SplitMix64 written from the header's
-   "THE GENERATOR" comment (not from its code), so the tests can check the
-   library's stream instead of trusting it. */
+   PRNG for inputs, workspace allocation, and an independent SplitMix64
+   written from the header's "THE GENERATOR" comment (not from its code), so
+   the tests (and reference.h) can check the library's stream instead of
+   trusting it. */
 #ifndef DROPBLOCK_TEST_UTIL_H
 #define DROPBLOCK_TEST_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dropblock.h"
 
 /* ---- patterns and checksums ------------------------------------------- */
 
@@ -36,6 +40,24 @@ static inline uint64_t tu_fnv1a(const void *p, size_t bytes) {
         h *= UINT64_C(0x100000001B3);
     }
     return h;
+}
+
+/* ---- workspaces ------------------------------------------------------------- */
+
+/* A workspace of *bytes = dropblock_workspace_size3d(s) bytes, or NULL if
+   that query fails (callers assert non-NULL). The status is checked here
+   with an if because cmocka's asserts are not declared noreturn: after one,
+   the static analyzer would still follow a failed query into malloc(0). */
+static inline void *tu_workspace3d(dropblock_shape3d s, size_t *bytes) {
+    *bytes = 0;
+    if (dropblock_workspace_size3d(s, bytes) != DROPBLOCK_OK || *bytes == 0) return NULL;
+    return malloc(*bytes);
+}
+
+static inline void *tu_workspace(dropblock_shape s, size_t *bytes) {
+    *bytes = 0;
+    if (dropblock_workspace_size(s, bytes) != DROPBLOCK_OK || *bytes == 0) return NULL;
+    return malloc(*bytes);
 }
 
 /* ---- test-only input generator (xorshift64*, not the library's) --------- */
@@ -99,6 +121,11 @@ static inline int tu_bernoulli_draw(uint64_t key, uint64_t c, unsigned lane, uin
     unsigned k;
     for (k = 0; k < 32; ++k) u |= ((tu_word(key, c + k) >> lane) & 1u) << (31 - k);
     return u < t;
+}
+
+/* Draw number P of a stream: lane P mod 64 of the group at word 32*(P/64). */
+static inline int tu_draw(uint64_t key, uint64_t pos, uint64_t t) {
+    return tu_bernoulli_draw(key, 32 * (pos / 64), (unsigned)(pos % 64), t);
 }
 
 #endif /* DROPBLOCK_TEST_UTIL_H */
