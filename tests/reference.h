@@ -16,32 +16,13 @@
 #include <string.h>
 
 #include "dropblock.h"
+#include "test_util.h"
 
 /* ---- the generator ------------------------------------------------------ */
 
-#define REF_G UINT64_C(0x9E3779B97F4A7C15)
-
-static inline uint64_t ref_mix(uint64_t z) {
-    z ^= z >> 30;
-    z *= UINT64_C(0xBF58476D1CE4E5B9);
-    z ^= z >> 27;
-    z *= UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t ref_key(uint64_t seed, uint64_t stream) { return ref_mix(ref_mix(seed + REF_G) ^ stream); }
-
-static inline uint64_t ref_word(uint64_t key, uint64_t k) { return ref_mix(key + (k + 1) * REF_G); }
-
-/* U of draw P: bit 31-k of U is bit (P mod 64) of word 32*floor(P/64) + k. */
-static inline uint32_t ref_uniform_u32(uint64_t key, uint64_t pos) {
-    uint64_t first = 32 * (pos / 64);
-    unsigned lane = (unsigned)(pos % 64), k;
-    uint32_t u = 0;
-    for (k = 0; k < 32; ++k)
-        u |= (uint32_t)((ref_word(key, first + k) >> lane) & 1u) << (31 - k);
-    return u;
-}
+/* The stream itself (key, words, and draw number P, whose U has bit 31-k
+   equal to bit P mod 64 of word 32*floor(P/64) + k) is test_util.h's
+   independent SplitMix64, the single test copy of THE GENERATOR. */
 
 /* t = floor(p * 2^32), 2^32 for p >= 1, 0 for p <= 0. */
 static inline uint64_t ref_threshold(double p) {
@@ -49,8 +30,6 @@ static inline uint64_t ref_threshold(double p) {
     if (p <= 0.0) return 0;
     return (uint64_t)(p * 4294967296.0);
 }
-
-static inline int ref_draw(uint64_t key, uint64_t pos, uint64_t t) { return (uint64_t)ref_uniform_u32(key, pos) < t; }
 
 /* ---- geometry ----------------------------------------------------------- */
 
@@ -104,7 +83,7 @@ static inline ref_geom ref_setup(const dropblock_config *cfg, dropblock_shape3d 
     g.share_n = (cfg->flags & DROPBLOCK_SHARE_BATCH) != 0;
     g.nchw = cfg->layout == DROPBLOCK_NCHW;
     g.t = ref_threshold(ref_gamma((double)cfg->keep_prob, &g));
-    g.key = ref_key(cfg->seed, step);
+    g.key = tu_key(cfg->seed, step);
     g.scale = cfg->scale;
     return g;
 }
@@ -191,7 +170,7 @@ typedef struct ref_draw_ctx { const ref_geom *g; size_t map; } ref_draw_ctx;
 
 static inline int ref_visit_draw(void *ctx, size_t q) {
     const ref_draw_ctx *d = (const ref_draw_ctx *)ctx;
-    return ref_draw(d->g->key, ref_seed_number(d->g, d->map, q), d->g->t);
+    return tu_draw(d->g->key, ref_seed_number(d->g, d->map, q), d->g->t);
 }
 
 /* K(n, pixel, c): 0 iff a drawn seed of the element's map covers the pixel. */
@@ -250,7 +229,7 @@ static inline void ref_keep_mask(const ref_geom *g, uint8_t *keep) {
     if (!seeds || !mapkeep) abort();
     sc.seeds = seeds;
     for (m = 0; m < maps; ++m) {
-        for (q = 0; q < positions; ++q) seeds[q] = (uint8_t)ref_draw(g->key, ref_seed_number(g, m, q), g->t);
+        for (q = 0; q < positions; ++q) seeds[q] = (uint8_t)tu_draw(g->key, ref_seed_number(g, m, q), g->t);
         for (p = 0; p < px; ++p) {
             size_t x[3];
             ref_unpixel(g, p, x);
@@ -328,7 +307,7 @@ static inline void ref_forward(const dropblock_config *cfg, dropblock_shape shap
 
 typedef struct ref_rng { uint64_t s; } ref_rng;
 
-static inline uint64_t ref_rng_u64(ref_rng *r) { return ref_mix(r->s += REF_G); }
+static inline uint64_t ref_rng_u64(ref_rng *r) { return tu_mix(r->s += TU_G); }
 
 /* Uniform integer in [lo, hi]. */
 static inline int ref_rng_int(ref_rng *r, int lo, int hi) {
