@@ -32,6 +32,13 @@
 
 #define FUZZ_MAX_ELEMS 65536u
 #define FUZZ_DUMMY_BYTES 256u
+/* Largest h*w map on which the exact-rate functions run for real: their
+   cost grows with min(block, map - block + 1) per axis, and at this size a
+   solve stays in the milliseconds (a 4096 x 4096 map takes minutes). */
+#define FUZZ_MAX_MAP_CELLS 4096u
+#define FUZZ_KNOWN_FLAGS                                                                                      \
+    (DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_EXACT_RATE |       \
+     DROPBLOCK_FILL_NOISE)
 
 /* abort() with the failed condition and the decoded case as a message. */
 #define FUZZ_CHECK(cond) ((cond) ? (void)0 : fuzz_fail(#cond, __LINE__))
@@ -129,10 +136,11 @@ static uint64_t gen_mix(uint64_t z) {
 
 #define GEN_G UINT64_C(0x9E3779B97F4A7C15)
 
-static uint64_t gen_word(uint64_t seed, uint64_t stream, uint64_t k) {
-    uint64_t key = gen_mix(gen_mix(seed + GEN_G) ^ stream);
-    return gen_mix(key + (k + 1) * GEN_G);
-}
+static uint64_t gen_key(uint64_t seed, uint64_t stream) { return gen_mix(gen_mix(seed + GEN_G) ^ stream); }
+
+static uint64_t gen_at(uint64_t key, uint64_t k) { return gen_mix(key + (k + 1) * GEN_G); }
+
+static uint64_t gen_word(uint64_t seed, uint64_t stream, uint64_t k) { return gen_at(gen_key(seed, stream), k); }
 
 /* Draw L of the group whose words start at c: U has bit 31-k = bit L of word c+k. */
 static int gen_bernoulli(uint64_t seed, uint64_t stream, uint64_t c, unsigned lane, double p) {
@@ -144,6 +152,19 @@ static int gen_bernoulli(uint64_t seed, uint64_t stream, uint64_t c, unsigned la
     t = (uint64_t)(p * 4294967296.0);
     for (k = 0; k < 32; ++k) u |= (uint32_t)((gen_word(seed, stream, c + k) >> lane) & 1u) << (31 - k);
     return u < t;
+}
+
+/* FILL_NOISE value of the element with NHWC-order logical index e: the
+   noise stream's words 6e .. 6e+5, their twelve 32-bit halves summed,
+   minus 6 * 2^32, times 2^-32 (exact integers, one rounding to float). */
+static float gen_noise(uint64_t seed, uint64_t step, uint64_t e) {
+    uint64_t key = gen_mix(gen_key(seed, step) ^ UINT64_C(0x6A09E667F3BCC909)), k;
+    int64_t sum = -6 * (INT64_C(1) << 32);
+    for (k = 6 * e; k < 6 * e + 6; ++k) {
+        uint64_t word = gen_at(key, k);
+        sum += (int64_t)(word & 0xFFFFFFFFu) + (int64_t)(word >> 32);
+    }
+    return (float)((double)sum / 4294967296.0);
 }
 
 /* ---- the case ------------------------------------------------------------ */
@@ -263,9 +284,7 @@ static unsigned config_errors(const dropblock_config *cfg) {
     memcpy(&layout, &cfg->layout, sizeof layout);
     if (!(cfg->keep_prob >= 0.0f && cfg->keep_prob <= 1.0f)) e |= ERRBIT(DROPBLOCK_ERR_KEEP_PROB);
     if (cfg->block_h < 1 || cfg->block_w < 0 || cfg->block_d < 0) e |= ERRBIT(DROPBLOCK_ERR_BLOCK);
-    if (cfg->flags & ~(unsigned)(DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE |
-                                 DROPBLOCK_EXACT_RATE | DROPBLOCK_FILL_NOISE))
-        e |= ERRBIT(DROPBLOCK_ERR_FLAGS);
+    if (cfg->flags & ~(unsigned)FUZZ_KNOWN_FLAGS) e |= ERRBIT(DROPBLOCK_ERR_FLAGS);
     if (scale < 0 || scale > 3) e |= ERRBIT(DROPBLOCK_ERR_SCALE);
     if (layout < 0 || layout > 1) e |= ERRBIT(DROPBLOCK_ERR_LAYOUT);
     return e;
@@ -388,6 +407,8 @@ static int same_float(float a, float b) {
     return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b);
 }
 
+static int same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+
 static int is_pos_zero(float v) {
     uint32_t bits;
     memcpy(&bits, &v, sizeof bits);
@@ -397,10 +418,10 @@ static int is_pos_zero(float v) {
 /* ---- the real path ------------------------------------------------------------ */
 
 /* What one valid call must produce, from trusted-by-contract calls on
-   separate buffers: y, the keep mask, and the scale field (backward of an
-   all-ones dy: s where kept, +0 where dropped). */
+   separate buffers: y, the keep mask, the scale field (backward of an
+   all-ones dy: s where kept, +0 where dropped) and g, backward of dy = x. */
 typedef struct reference {
-    float *x, *y, *s;
+    float *x, *y, *s, *g;
     uint8_t *k;
     size_t kept;
 } reference;
@@ -427,8 +448,29 @@ static dropblock_status run_plain(const fuzz_case *fc, const dropblock_config *c
     return st;
 }
 
+static int fills_noise(const fuzz_case *fc) { return (fc->cfg.flags & DROPBLOCK_FILL_NOISE) != 0; }
+
+/* The NHWC-order logical index of storage index e, which numbers noise. */
+static uint64_t logical_index(const fuzz_case *fc, size_t e) {
+    size_t plane = (size_t)fc->shape.d * (size_t)fc->shape.h * (size_t)fc->shape.w, ch = (size_t)fc->shape.c;
+    if (fc->cfg.layout == DROPBLOCK_NHWC) return e;
+    return (e / (plane * ch) * plane + e % plane) * ch + e / plane % ch;
+}
+
+/* A dropped element: +0, or under FILL_NOISE its value of the noise stream
+   (finite, in [-6, 6]). */
+static void check_dropped(const fuzz_case *fc, float v, size_t e) {
+    if (!fills_noise(fc)) {
+        FUZZ_CHECK(is_pos_zero(v));
+        return;
+    }
+    FUZZ_CHECK(v >= -6.0f && v <= 6.0f);
+    FUZZ_CHECK(same_bits(v, gen_noise(fc->cfg.seed, fc->step, logical_index(fc, e))));
+}
+
 /* Every kept element of [e0, e1) scaled by one s per group (the tensor, or
-   a sample under SCALE_SAMPLE), every dropped one +0; returns the kept count. */
+   a sample under SCALE_SAMPLE; s = 1 under FILL_NOISE), copied bit for bit
+   when s == 1; every dropped one as check_dropped; returns the kept count. */
 static size_t check_output(const fuzz_case *fc, const reference *ref, const float *y, size_t e0, size_t e1) {
     size_t sample = fc->total / (size_t)fc->shape.n, e, kept = 0;
     float s = 0.0f;
@@ -437,7 +479,7 @@ static size_t check_output(const fuzz_case *fc, const reference *ref, const floa
         if (fc->cfg.scale == DROPBLOCK_SCALE_SAMPLE && e % sample == 0) have_s = 0;
         FUZZ_CHECK(ref->k[e] <= 1);
         if (!ref->k[e]) {
-            FUZZ_CHECK(is_pos_zero(y[e]));
+            check_dropped(fc, y[e], e);
             FUZZ_CHECK(is_pos_zero(ref->s[e]));
             continue;
         }
@@ -446,33 +488,42 @@ static size_t check_output(const fuzz_case *fc, const reference *ref, const floa
         FUZZ_CHECK(same_float(ref->s[e], s));
         FUZZ_CHECK(s > 0.0f && s <= 4294967296.0f);
         FUZZ_CHECK(same_float(y[e], ref->x[e] * s));
+        FUZZ_CHECK(s != 1.0f || same_bits(y[e], ref->x[e]));
+        FUZZ_CHECK(!fills_noise(fc) || s == 1.0f);
     }
     return kept;
 }
 
 /* s against its definition (SPEC 1.6) where it is a count ratio; when no
-   seed can occur the header fixes s = 1 whatever the count. */
+   seed can occur, and under FILL_NOISE, the header fixes s = 1 whatever
+   the count. */
 static void check_scale_values(const fuzz_case *fc, const reference *ref, double all, size_t e0, size_t e1,
                                uint64_t kept, int no_seed) {
     size_t e;
     for (e = e0; e < e1; ++e) {
-        double s = ref->s[e], want = no_seed ? 1.0 : all / (double)kept;
+        double s = ref->s[e], want = all / (double)kept;
         if (!ref->k[e]) continue;
-        if (fc->cfg.scale == DROPBLOCK_SCALE_NONE || no_seed) FUZZ_CHECK(s == 1.0);
-        if (fc->cfg.scale == DROPBLOCK_SCALE_BATCH || fc->cfg.scale == DROPBLOCK_SCALE_SAMPLE)
+        if (fc->cfg.scale == DROPBLOCK_SCALE_NONE || no_seed || fills_noise(fc))
+            FUZZ_CHECK(s == 1.0);
+        else if (fc->cfg.scale == DROPBLOCK_SCALE_BATCH || fc->cfg.scale == DROPBLOCK_SCALE_SAMPLE)
             FUZZ_CHECK(fabs(s - want) <= 1e-6 * want);
         return; /* one s per group, already checked equal */
     }
 }
 
-/* gamma * 2^32 < 1: the header's "no seed can occur" (2-D shapes, the
-   paper's gamma; callers skip EXACT_RATE, whose gamma differs). */
+/* gamma * 2^32 < 1: the header's "no seed can occur" (2-D shapes; the
+   paper's gamma, or the exact-rate one under EXACT_RATE). */
 static int no_seed_2d(const fuzz_case *fc) {
-    double g = dropblock_gamma((double)fc->cfg.keep_prob, fc->cfg.block_h, fc->cfg.block_w, fc->shape.h, fc->shape.w);
+    double kp = (double)fc->cfg.keep_prob, g;
+    if (fc->cfg.flags & DROPBLOCK_EXACT_RATE)
+        g = dropblock_gamma_exact(kp, fc->cfg.block_h, fc->cfg.block_w, fc->shape.h, fc->shape.w, fc->cfg.flags);
+    else
+        g = dropblock_gamma(kp, fc->cfg.block_h, fc->cfg.block_w, fc->shape.h, fc->shape.w);
     return g * 4294967296.0 < 1.0;
 }
 
-/* The logical mask is the same in NHWC and NCHW, and shared maps drop together. */
+/* The logical mask (and noise) is the same in NHWC and NCHW, and shared
+   maps drop together. */
 static void check_mask_structure(const fuzz_case *fc, const reference *ref) {
     const dropblock_shape3d *s = &fc->shape;
     dropblock_config other = fc->cfg;
@@ -487,8 +538,11 @@ static void check_mask_structure(const fuzz_case *fc, const reference *ref) {
             for (i = 0; i < (size_t)s->h; ++i)
                 for (j = 0; j < (size_t)s->w; ++j)
                     for (c = 0; c < (size_t)s->c; ++c) {
-                        uint8_t here = ref->k[elem_index(fc, fc->cfg.layout, n, z, i, j, c)];
-                        FUZZ_CHECK(k[elem_index(fc, other.layout, n, z, i, j, c)] == here);
+                        size_t at = elem_index(fc, fc->cfg.layout, n, z, i, j, c);
+                        size_t there = elem_index(fc, other.layout, n, z, i, j, c);
+                        uint8_t here = ref->k[at];
+                        FUZZ_CHECK(k[there] == here);
+                        if (!here && fills_noise(fc)) FUZZ_CHECK(same_bits(y[there], ref->y[at]));
                         if (fc->cfg.flags & DROPBLOCK_SHARE_CHANNELS)
                             FUZZ_CHECK(ref->k[elem_index(fc, fc->cfg.layout, n, z, i, j, 0)] == here);
                         if (fc->cfg.flags & DROPBLOCK_SHARE_BATCH)
@@ -499,7 +553,7 @@ static void check_mask_structure(const fuzz_case *fc, const reference *ref) {
 }
 
 static void reference_free(reference *ref) {
-    free(ref->x); free(ref->y); free(ref->s); free(ref->k);
+    free(ref->x); free(ref->y); free(ref->s); free(ref->g); free(ref->k);
 }
 
 static void reference_build(const fuzz_case *fc, reference *ref) {
@@ -509,8 +563,9 @@ static void reference_build(const fuzz_case *fc, reference *ref) {
     ref->x = (float *)malloc(T * sizeof(float));
     ref->y = (float *)malloc(T * sizeof(float));
     ref->s = (float *)malloc(T * sizeof(float));
+    ref->g = (float *)malloc(T * sizeof(float));
     ref->k = (uint8_t *)malloc(T);
-    FUZZ_CHECK(ones && again && ref->x && ref->y && ref->s && ref->k);
+    FUZZ_CHECK(ones && again && ref->x && ref->y && ref->s && ref->g && ref->k);
     for (e = 0; e < T; ++e) {
         ref->x[e] = rd_value(&data, e);
         ones[e] = 1.0f;
@@ -531,9 +586,9 @@ static void reference_build(const fuzz_case *fc, reference *ref) {
         FUZZ_CHECK(memcmp(ref->y, ref->x, T * sizeof(float)) == 0);
         FUZZ_CHECK(ref->kept == T);
     }
-    /* backward on dy = x is forward's map applied to x */
-    FUZZ_CHECK(run_plain(fc, &fc->cfg, 1, ref->x, again, NULL) == DROPBLOCK_OK);
-    FUZZ_CHECK(memcmp(again, ref->y, T * sizeof(float)) == 0);
+    /* backward on dy = x is forward's map applied to x, without noise */
+    FUZZ_CHECK(run_plain(fc, &fc->cfg, 1, ref->x, ref->g, NULL) == DROPBLOCK_OK);
+    for (e = 0; e < T; ++e) FUZZ_CHECK(ref->k[e] ? same_bits(ref->g[e], ref->y[e]) : is_pos_zero(ref->g[e]));
     /* in place gives the same bits */
     memcpy(again, ref->x, T * sizeof(float));
     FUZZ_CHECK(run_plain(fc, &fc->cfg, 0, again, again, NULL) == DROPBLOCK_OK);
@@ -618,7 +673,8 @@ static void expect_success(const call *c, const fuzz_case *fc, const reference *
     unsigned char *base = (unsigned char *)a->mem.p;
     FUZZ_CHECK(want != NULL);
     memcpy(want, a->snapshot, a->mem.bytes);
-    memcpy(want + ((unsigned char *)(c->y + e0) - base), ref->y + e0, (e1 - e0) * sizeof(float));
+    memcpy(want + ((unsigned char *)(c->y + e0) - base), (is_bwd_kind(c->kind) ? ref->g : ref->y) + e0,
+           (e1 - e0) * sizeof(float));
     if (c->keep) memcpy(want + (c->keep + e0 - base), ref->k + e0, e1 - e0);
     FUZZ_CHECK(memcmp(want, base, a->mem.bytes) == 0);
     free(want);
@@ -638,8 +694,7 @@ static void expect_rescaled(const call *c, const fuzz_case *fc, const reference 
     FUZZ_CHECK(invoke(&b) == DROPBLOCK_OK);
     r2.s = sfield;
     check_output(fc, &r2, c->y, e0, e1);
-    if (!(fc->cfg.flags & DROPBLOCK_EXACT_RATE))
-        check_scale_values(fc, &r2, (double)fc->total, e0, e1, c->total_kept, no_seed_2d(fc));
+    check_scale_values(fc, &r2, (double)fc->total, e0, e1, c->total_kept, no_seed_2d(fc));
     block_free(&ws);
     free(ones);
     free(sfield);
@@ -687,7 +742,7 @@ static void run_arranged(const fuzz_case *fc, const reference *ref, int kind, co
             if (kind == K_COUNT) {
                 FUZZ_CHECK(kept == range_kept);
             } else if ((kind == K_FRANGE || kind == K_BRANGE) && fc->cfg.scale == DROPBLOCK_SCALE_BATCH &&
-                       c.total_kept != ref->kept) {
+                       !fills_noise(fc) && c.total_kept != ref->kept) {
                 expect_rescaled(&c, fc, ref);
             } else {
                 expect_success(&c, fc, ref, &a);
@@ -733,7 +788,7 @@ static void check_split(const fuzz_case *fc, const reference *ref, int m) {
         FUZZ_CHECK(memcmp(k + e0, ref->k + e0, len) == 0);
         FUZZ_CHECK(dropblock_backward_range(&fc->cfg, s2, fc->step, bounds[part], bounds[part + 1], kept, ref->x, y,
                                             ws.p, ws.bytes) == DROPBLOCK_OK);
-        FUZZ_CHECK(memcmp(y + e0, ref->y + e0, len * sizeof(float)) == 0);
+        FUZZ_CHECK(memcmp(y + e0, ref->g + e0, len * sizeof(float)) == 0);
         block_free(&ws);
     }
     free(y);
@@ -745,9 +800,6 @@ static void run_real(const fuzz_case *fc) {
     int kind = fc->arr[7] / 16 % (fc->is3d ? 2 : K_KINDS);
     if (fc->is3d) kind = kind ? K_BWD3 : K_FWD3;
     memset(&ref, 0, sizeof ref);
-    /* FILL_NOISE writes noise, not +0, where it drops: its output contract
-       is not modelled here yet, so only its invalid variants are run */
-    if (!config_errors(&fc->cfg) && (fc->cfg.flags & DROPBLOCK_FILL_NOISE)) return;
     if (!config_errors(&fc->cfg)) {
         reference_build(fc, &ref);
         if (!fc->is3d)
@@ -818,21 +870,124 @@ static void check_workspace_size(const fuzz_case *fc) {
     }
 }
 
-static void check_gamma(const fuzz_case *fc) {
-    double kp = (double)fc->cfg.keep_prob;
-    int bh = fc->cfg.block_h, bwr = fc->cfg.block_w, h = fc->shape.h, w = fc->shape.w;
-    double g = dropblock_gamma(kp, bh, bwr, h, w), bhc, bwc, want;
-    if (!(kp >= 0.0 && kp <= 1.0) || bh < 1 || bwr < 0 || h < 1 || w < 1) {
-        FUZZ_CHECK(g != g);
+static int is_nan(double v) { return v != v; }
+
+static int clip(int block, int len) { return block < len ? block : len; }
+
+/* gamma of SPEC 1.4, depth multiplied in the same way; NaN for arguments
+   the header's comments call invalid. */
+static double gamma_ref(double kp, int block_d, int block_h, int block_w, int d, int h, int w) {
+    double bd, bh, bw, g;
+    if (!(kp >= 0.0 && kp <= 1.0) || block_h < 1 || block_w < 0 || block_d < 0 || d < 1 || h < 1 || w < 1)
+        return (double)NAN;
+    bd = clip(block_d ? block_d : block_h, d);
+    bh = clip(block_h, h);
+    bw = clip(block_w ? block_w : block_h, w);
+    g = (1.0 - kp) * ((double)d * (double)h * (double)w) /
+        (bd * bh * bw * ((d - bd + 1) * (h - bh + 1) * (w - bw + 1)));
+    return g > 1.0 ? 1.0 : g;
+}
+
+/* got against gamma_ref's want; a block covering the map gives exactly
+   1 - keep_prob (the header's doc block). */
+static void check_gamma_value(double got, double want, double kp, int covers_map) {
+    if (is_nan(want)) {
+        FUZZ_CHECK(is_nan(got));
         return;
     }
-    bhc = bh < h ? bh : h;
-    bwc = (bwr ? bwr : bh) < w ? (bwr ? bwr : bh) : w;
-    want = (1.0 - kp) / (bhc * bwc) * ((double)h * (double)w) / ((h - bhc + 1) * (w - bwc + 1));
-    want = want > 1.0 ? 1.0 : want;
+    FUZZ_CHECK(got >= 0.0 && got <= 1.0);
+    FUZZ_CHECK(fabs(got - want) <= 1e-12 * want);
+    if (kp == 1.0) FUZZ_CHECK(got == 0.0);
+    if (covers_map) FUZZ_CHECK(got == 1.0 - kp);
+}
+
+/* dropblock_gamma and dropblock_gamma3d; the 2-D one is the 3-D one with
+   d = 1 and block_d = 1. */
+static void check_gamma(const fuzz_case *fc) {
+    double kp = (double)fc->cfg.keep_prob, g2, g3;
+    int bd = fc->cfg.block_d, bh = fc->cfg.block_h, bw = fc->cfg.block_w;
+    int d = fc->shape.d, h = fc->shape.h, w = fc->shape.w;
+    int bwr = bw ? bw : bh, covers = bh >= h && bwr >= w;
+    g2 = dropblock_gamma(kp, bh, bw, h, w);
+    check_gamma_value(g2, gamma_ref(kp, 1, bh, bw, 1, h, w), kp, covers);
+    g3 = dropblock_gamma3d(kp, bd, bh, bw, d, h, w);
+    check_gamma_value(g3, gamma_ref(kp, bd, bh, bw, d, h, w), kp, covers && (bd ? bd : bh) >= d);
+    g3 = dropblock_gamma3d(kp, 1, bh, bw, 1, h, w);
+    FUZZ_CHECK(g3 == g2 || (is_nan(g3) && is_nan(g2)));
+}
+
+/* Seed positions of one axis whose (clipped) block covers coordinate x:
+   valid placement puts block starts at [0, len - b]; anywhere puts seeds
+   at [0, len) with the block reaching (b-1)/2 before and b/2 after. */
+static double axis_cover(int len, int block, int anywhere, int x) {
+    int b = clip(block, len), lo, hi;
+    if (anywhere) {
+        lo = x - b / 2;
+        hi = x + (b - 1) / 2;
+        if (hi > len - 1) hi = len - 1;
+    } else {
+        lo = x - b + 1;
+        hi = x < len - b ? x : len - b;
+    }
+    if (lo < 0) lo = 0;
+    return hi >= lo ? (double)(hi - lo + 1) : 0.0;
+}
+
+/* The expected kept fraction as the header's EXACT_RATE comment states it:
+   the mean over map positions of (1 - gamma)^(covering seed positions);
+   blocks are rectangles, so a position's cover is the product of its axes'. */
+static double expected_keep_ref(double gamma, int block_h, int block_w, int h, int w, int anywhere) {
+    double sum = 0.0;
+    int i, j;
+    for (i = 0; i < h; ++i) {
+        double ci = axis_cover(h, block_h, anywhere, i);
+        for (j = 0; j < w; ++j) sum += pow(1.0 - gamma, ci * axis_cover(w, block_w ? block_w : block_h, anywhere, j));
+    }
+    return sum / ((double)h * (double)w);
+}
+
+/* dropblock_expected_keep at gamma on a checked small map: in [0, 1] and
+   the reference value; 1 exactly at gamma 0, 0 at gamma 1 (every position
+   is covered by some seed position). */
+static double check_expected_keep(double gamma, int bh, int bw, int h, int w, unsigned flags) {
+    double e = dropblock_expected_keep(gamma, bh, bw, h, w, flags);
+    FUZZ_CHECK(e >= 0.0 && e <= 1.0);
+    FUZZ_CHECK(fabs(e - expected_keep_ref(gamma, bh, bw, h, w, (flags & DROPBLOCK_SEED_ANYWHERE) != 0)) <= 1e-12);
+    if (gamma == 0.0) FUZZ_CHECK(e == 1.0);
+    if (gamma == 1.0) FUZZ_CHECK(e == 0.0);
+    return e;
+}
+
+/* dropblock_gamma_exact and dropblock_expected_keep: NaN for invalid
+   arguments (unknown flag bits included); otherwise in [0, 1], the exact
+   gamma hits keep_prob to 1e-12 (a bisection to full precision: the slope
+   of E is at most the largest cover, <= FUZZ_MAX_MAP_CELLS, times an ulp),
+   falls as keep_prob rises, and of the flags only SEED_ANYWHERE matters. */
+static void check_exact_rate_functions(const fuzz_case *fc) {
+    double kp = (double)fc->cfg.keep_prob, other = fc->arr[5] / 255.0, g, g_other;
+    int bh = fc->cfg.block_h, bw = fc->cfg.block_w, h = fc->shape.h, w = fc->shape.w;
+    unsigned flags = fc->cfg.flags;
+    int valid_map = bh >= 1 && bw >= 0 && h >= 1 && w >= 1 && !(flags & ~(unsigned)FUZZ_KNOWN_FLAGS);
+    if (!valid_map) {
+        FUZZ_CHECK(is_nan(dropblock_gamma_exact(other, bh, bw, h, w, flags)));
+        FUZZ_CHECK(is_nan(dropblock_expected_keep(other, bh, bw, h, w, flags)));
+    }
+    if (!(kp >= 0.0 && kp <= 1.0)) { /* rejected before any work, so any map size */
+        FUZZ_CHECK(is_nan(dropblock_gamma_exact(kp, bh, bw, h, w, flags)));
+        FUZZ_CHECK(is_nan(dropblock_expected_keep(kp, bh, bw, h, w, flags)));
+        return;
+    }
+    if (!valid_map || (size_t)h * (size_t)w > FUZZ_MAX_MAP_CELLS) return;
+    g = dropblock_gamma_exact(kp, bh, bw, h, w, flags);
     FUZZ_CHECK(g >= 0.0 && g <= 1.0);
-    FUZZ_CHECK(fabs(g - want) <= 1e-12 * want);
+    FUZZ_CHECK(fabs(check_expected_keep(g, bh, bw, h, w, flags) - kp) <= 1e-12);
     if (kp == 1.0) FUZZ_CHECK(g == 0.0);
+    FUZZ_CHECK(dropblock_gamma_exact(kp, bh, bw, h, w, flags & DROPBLOCK_SEED_ANYWHERE) == g);
+    g_other = dropblock_gamma_exact(other, bh, bw, h, w, flags);
+    FUZZ_CHECK(kp < other ? g >= g_other : kp > other ? g <= g_other : g == g_other);
+    check_expected_keep(kp, bh, bw, h, w, flags);
+    check_expected_keep(0.0, bh, bw, h, w, flags);
+    check_expected_keep(1.0, bh, bw, h, w, flags);
 }
 
 /* Naive block painting: every seed clears its clipped block. */
@@ -935,6 +1090,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_current = &fc;
     check_workspace_size(&fc);
     check_gamma(&fc);
+    check_exact_rate_functions(&fc);
     check_expand(&fc);
     check_linear(&fc);
     check_rng(&fc);
