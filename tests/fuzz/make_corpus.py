@@ -104,6 +104,39 @@ def seeds():
     s["ok_3d_bwd_anywhere"] = encode((1, 3, 6, 6, 3), kp=0.5, bh=3, flags=4, kind="bwd3", layout=1)
     s["ok_long_row"] = encode((1, 1, 90, 1), kp=0.8, bh=5)
     s["ok_range_rescaled"] = encode((4, 5, 5, 1), kp=0.6, kind="frange", n0=1, n1=3, total_kept=90)
+    # FILL_NOISE: noise where dropped, x bit for bit where kept, s = 1
+    noise = FLAGS["fill_noise"]
+    s["ok_noise_fwd"] = encode((2, 7, 7, 3), kp=0.6, flags=noise, data=data_bytes(120, 30))
+    s["ok_noise_bwd_nchw"] = encode((2, 6, 6, 2), kp=0.5, bh=2, flags=noise, layout=1, kind="bwd")
+    s["ok_noise_share_sample"] = encode((3, 6, 5, 2), kp=0.6, flags=noise | 1, scale=1, layout=1, kind="fwd_ws",
+                                        data=data_bytes(60, 31))
+    s["ok_noise_inplace_expected"] = encode((2, 8, 8, 1), kp=0.7, flags=noise | 2, scale=2, y="inplace")
+    s["ok_noise_frange_rescaled"] = encode((4, 5, 5, 1), kp=0.6, flags=noise, kind="frange", n0=1, n1=3,
+                                           total_kept=90)
+    s["ok_noise_3d"] = encode((2, 3, 5, 5, 2), kp=0.6, bh=2, flags=noise | 4, layout=1, kind="fwd3")
+    s["ok_noise_exact_rate"] = encode((2, 9, 9, 2), kp=0.8, bh=4, flags=noise | FLAGS["exact_rate"],
+                                      kind="brange", n0=1, n1=2, full_range=False)
+    # EXACT_RATE through every kind of call
+    exact = FLAGS["exact_rate"]
+    s["ok_exact_rate_anywhere"] = encode((2, 9, 8, 2), kp=0.6, bh=4, bw=3, flags=exact | 4, scale=3)
+    s["ok_exact_rate_count"] = encode((3, 7, 7, 2), kp=0.75, flags=exact | 2, kind="count", n0=1, n1=3,
+                                      full_range=False)
+    s["ok_exact_rate_frange_rescaled"] = encode((4, 5, 5, 1), kp=0.6, flags=exact, kind="frange", n0=1,
+                                                n1=3, total_kept=90)
+    s["ok_exact_rate_expected"] = encode((2, 10, 10, 1), kp=0.9, bh=5, flags=exact, scale=2, layout=1)
+    s["ok_exact_rate_block_covers_map"] = encode((4, 3, 3, 2), kp=0.5, bh=9, flags=exact, kind="fwd_ws")
+    s["ok_exact_rate_keep_0"] = encode((2, 6, 6, 1), kp=0.0, bh=3, flags=exact)
+    s["ok_exact_rate_3d"] = encode((2, 4, 5, 5, 2), kp=0.7, bh=2, bd=3, flags=exact, kind="fwd3")
+    s["ok_exact_rate_3d_bwd"] = encode((1, 3, 6, 6, 3), kp=0.5, bh=3, flags=exact | 4 | 1, layout=1,
+                                       kind="bwd3")
+    # the gamma functions (checked on every input; these reach their corners)
+    s["fn_gamma3d_volume"] = encode((1, 6, 9, 9, 1), kp=0.85, bh=3, bd=0, kind="fwd3")
+    s["fn_gamma3d_block_d_negative"] = encode((1, 2, 4, 4, 1), bd=-1, kind="bwd3")
+    s["fn_exact_largest_map"] = encode((1, 64, 64, 1), kp=0.9, bh=32, flags=exact)
+    s["fn_exact_long_row"] = encode((1, 1, 4096, 1), kp=0.3, bh=2048, flags=exact | 4, kind="count")
+    s["fn_exact_block_1"] = encode((1, 5, 7, 1), kp=0.999999, bh=1, flags=exact)
+    s["fn_exact_unknown_flag"] = encode((1, 5, 5, 1), kp=0.5, flags=0x40 | exact)
+    s["fn_exact_keep_prob_nan_huge_map"] = encode((1, 1 << 20, 1 << 20, 1), kp=math.nan, bh=7, flags=exact)
     # each kind of error
     s["err_keep_prob_nan"] = encode(nhwc, kp=math.nan)
     s["err_keep_prob_negative"] = encode(nhwc, kp=-0.25, kind="bwd")
@@ -137,7 +170,9 @@ def seeds():
     s["err_total_kept_too_small"] = encode(nhwc, kind="frange", total_kept=1)
     s["err_total_kept_above_count"] = encode(nhwc, kind="frange", total_kept=1000)
     s["err_huge_valid_bad_keep_prob"] = encode((1 << 20, 1 << 20, 1, 1), kp=2.0)
-    # regression seeds for what the fuzzer found (see the final report / README)
+    # regression seeds for what the fuzzer found (see the final report / README);
+    # inputs saved verbatim from a run (bug_exact_rate_huge_slow) are not
+    # generated here and stay in the directory
     s["bug_range_negative_end"] = encode(nhwc, kind="frange", n0=0, n1=-1, full_range=False)
     s["bug_overlap_wrap_huge"] = encode((INT_MAX - 1, INT_MAX - 1, 1, 1), kp=0.9, y="before", keep="none")
     s["bug_overlap_wrap_huge_copy"] = encode((INT_MAX, INT_MAX, 1, 1), kp=1.0, y="after", keep="none")
