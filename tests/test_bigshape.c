@@ -208,15 +208,7 @@ static void check_big(const dropblock_config *cfg, dropblock_shape3d s, uint64_t
 
 static dropblock_config big_cfg(float keep_prob, int bh, int bw, unsigned flags, dropblock_scale scale,
                                 dropblock_layout layout) {
-    dropblock_config cfg = {0};
-    cfg.keep_prob = keep_prob;
-    cfg.block_h = bh;
-    cfg.block_w = bw;
-    cfg.flags = flags;
-    cfg.scale = scale;
-    cfg.layout = layout;
-    cfg.seed = 0xB16;
-    return cfg;
+    return tu_config(keep_prob, 0, bh, bw, flags, scale, layout, 0xB16);
 }
 
 /* One 2048 x 2048 plane per channel, 8 channels: 33.5M elements. */

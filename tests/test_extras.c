@@ -57,17 +57,7 @@ static size_t index3(dropblock_layout layout, dropblock_shape3d s, size_t n, siz
 
 static dropblock_config make_cfg(float keep_prob, int bd, int bh, int bw, unsigned flags, dropblock_scale scale,
                                  dropblock_layout layout) {
-    dropblock_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.keep_prob = keep_prob;
-    cfg.block_d = bd;
-    cfg.block_h = bh;
-    cfg.block_w = bw;
-    cfg.flags = flags;
-    cfg.scale = scale;
-    cfg.layout = layout;
-    cfg.seed = 2018;
-    return cfg;
+    return tu_config(keep_prob, bd, bh, bw, flags, scale, layout, 2018);
 }
 
 /* Logical x (same value for (n, p, c) in both layouts), from a fixed seed. */
@@ -171,21 +161,24 @@ static double brute_gamma_exact(const unsigned *cov, size_t nvox, double keep) {
     return brute_keep(cov, nvox, lo) - keep <= keep - brute_keep(cov, nvox, hi) ? lo : hi;
 }
 
+/* brute_covers of a box into a new array (the caller frees it). */
+static unsigned *box_covers(const box *g) {
+    unsigned *cov = (unsigned *)xmalloc(box_voxels(g) * sizeof(unsigned));
+    brute_covers(g, cov);
+    return cov;
+}
+
 /* Expected kept fraction (brute force) of gamma on a box. */
 static double box_keep(const box *g, double gamma) {
-    unsigned *cov = (unsigned *)xmalloc(box_voxels(g) * sizeof(unsigned));
-    double e;
-    brute_covers(g, cov);
-    e = brute_keep(cov, box_voxels(g), gamma);
+    unsigned *cov = box_covers(g);
+    double e = brute_keep(cov, box_voxels(g), gamma);
     free(cov);
     return e;
 }
 
 static double box_gamma_exact(const box *g, double keep) {
-    unsigned *cov = (unsigned *)xmalloc(box_voxels(g) * sizeof(unsigned));
-    double gamma;
-    brute_covers(g, cov);
-    gamma = brute_gamma_exact(cov, box_voxels(g), keep);
+    unsigned *cov = box_covers(g);
+    double gamma = brute_gamma_exact(cov, box_voxels(g), keep);
     free(cov);
     return gamma;
 }

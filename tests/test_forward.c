@@ -52,16 +52,7 @@ static float float_of(uint32_t u) {
 
 static dropblock_config make_cfg(float keep_prob, int bh, int bw, unsigned flags, dropblock_scale scale,
                                  dropblock_layout layout) {
-    dropblock_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.keep_prob = keep_prob;
-    cfg.block_h = bh;
-    cfg.block_w = bw;
-    cfg.flags = flags;
-    cfg.scale = scale;
-    cfg.layout = layout;
-    cfg.seed = 2018;
-    return cfg;
+    return tu_config(keep_prob, 0, bh, bw, flags, scale, layout, 2018);
 }
 
 /* A tensor with its output and mask, x filled from a fixed-seed generator. */
@@ -134,14 +125,6 @@ static void expect_applied(const tensor *t, const float *s) {
         else
             assert_int_equal(bits_of(t->y[e]), bits_of(want));
     }
-}
-
-static uint64_t fnv1a(const void *data, size_t bytes) {
-    const unsigned char *p = (const unsigned char *)data;
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    size_t k;
-    for (k = 0; k < bytes; ++k) h = (h ^ p[k]) * UINT64_C(0x100000001b3);
-    return h;
 }
 
 /* ---- structure ------------------------------------------------------------- */
@@ -578,8 +561,8 @@ static void test_golden(void **state) {
         forward(&cfg, &t, gd->step);
         /* a pinned mask must be a real draw, neither all kept nor all dropped */
         assert_in_range(kept_in(t.keep, t.total), 1, t.total - 1);
-        m = fnv1a(t.keep, t.total);
-        o = fnv1a(t.y, t.total * sizeof(float));
+        m = tu_fnv1a(t.keep, t.total);
+        o = tu_fnv1a(t.y, t.total * sizeof(float));
         if (m != gd->mask_sum || o != gd->out_sum) {
             print_error("golden %zu: mask 0x%016llX output 0x%016llX\n", k, (unsigned long long)m, (unsigned long long)o);
             bad = 1;

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "reference.h"
+#include "test_util.h"
 
 typedef struct stats { double mean, sd_of_mean, expected; size_t all_or_nothing, maps; } stats;
 
@@ -30,7 +31,7 @@ typedef struct stats { double mean, sd_of_mean, expected; size_t all_or_nothing,
    fractions (NCHW, so each map is one contiguous plane). */
 static stats measure(float keep_prob, int bh, int bw, unsigned flags, int h, int w, int steps) {
     dropblock_shape s = {25, h, w, 40};
-    dropblock_config cfg = {0};
+    dropblock_config cfg = tu_config(keep_prob, 0, bh, bw, flags, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NCHW, 0xD20B);
     size_t plane = (size_t)h * (size_t)w, maps = (size_t)s.n * (size_t)s.c, total = maps * plane, m, e;
     float *x = (float *)calloc(total, sizeof(float)), *y = (float *)malloc(total * sizeof(float));
     uint8_t *keep = (uint8_t *)malloc(total);
@@ -41,12 +42,6 @@ static stats measure(float keep_prob, int bh, int bw, unsigned flags, int h, int
     assert_non_null(x);
     assert_non_null(y);
     assert_non_null(keep);
-    cfg.keep_prob = keep_prob;
-    cfg.block_h = bh;
-    cfg.block_w = bw;
-    cfg.flags = flags;
-    cfg.layout = DROPBLOCK_NCHW;
-    cfg.seed = 0xD20B;
     st.all_or_nothing = 0;
     for (step = 0; step < steps; ++step) {
         assert_int_equal(dropblock_forward(&cfg, s, (uint64_t)step, x, y, keep), DROPBLOCK_OK);

@@ -42,6 +42,24 @@ static inline uint64_t tu_fnv1a(const void *p, size_t bytes) {
     return h;
 }
 
+/* ---- configs ------------------------------------------------------------------ */
+
+/* A config with every field given (block_d or block_w 0: block_h). */
+static inline dropblock_config tu_config(float keep_prob, int bd, int bh, int bw, unsigned flags,
+                                         dropblock_scale scale, dropblock_layout layout, uint64_t seed) {
+    dropblock_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.keep_prob = keep_prob;
+    cfg.block_d = bd;
+    cfg.block_h = bh;
+    cfg.block_w = bw;
+    cfg.flags = flags;
+    cfg.scale = scale;
+    cfg.layout = layout;
+    cfg.seed = seed;
+    return cfg;
+}
+
 /* ---- workspaces ------------------------------------------------------------- */
 
 /* A workspace of *bytes = dropblock_workspace_size3d(s) bytes, or NULL if
