@@ -1088,6 +1088,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_case fc;
     fuzz_decode(data, size, &fc);
     fuzz_current = &fc;
+    fuzz_kind = -1; /* no entry-point call yet: the report shows none */
+    fuzz_want = 0;
+    fuzz_status = 0;
     check_workspace_size(&fc);
     check_gamma(&fc);
     check_exact_rate_functions(&fc);

@@ -175,6 +175,10 @@ def seeds():
     # generated here and stay in the directory
     s["bug_range_negative_end"] = encode(nhwc, kind="frange", n0=0, n1=-1, full_range=False)
     s["bug_overlap_wrap_huge"] = encode((INT_MAX - 1, INT_MAX - 1, 1, 1), kp=0.9, y="before", keep="none")
+    # gamma with a block covering the map is documented as exactly 1 - keep_prob;
+    # for keep_prob = 0x1.ccccccp-53f the header gives 1 ulp less (open)
+    s["bug_gamma_covers_map_inexact"] = encode((1, 7, 7, 1), kp=struct.unpack("<f", struct.pack("<I", 0x25666666))[0],
+                                               bh=7)
     s["bug_overlap_wrap_huge_copy"] = encode((INT_MAX, INT_MAX, 1, 1), kp=1.0, y="after", keep="none")
     return s
 
