@@ -134,6 +134,8 @@ def seeds():
     s["fn_gamma3d_block_d_negative"] = encode((1, 2, 4, 4, 1), bd=-1, kind="bwd3")
     s["fn_exact_largest_map"] = encode((1, 64, 64, 1), kp=0.9, bh=32, flags=exact)
     s["fn_exact_long_row"] = encode((1, 1, 4096, 1), kp=0.3, bh=2048, flags=exact | 4, kind="count")
+    # the largest map the target solves: minutes with the solver of 1feb542, 0.5 s under ASan since
+    s["fn_exact_map_4096_block_2048"] = encode((1, 4096, 4096, 1), kp=0.9, bh=2048, flags=exact)
     s["fn_exact_block_1"] = encode((1, 5, 7, 1), kp=0.999999, bh=1, flags=exact)
     s["fn_exact_unknown_flag"] = encode((1, 5, 5, 1), kp=0.5, flags=0x40 | exact)
     s["fn_exact_keep_prob_nan_huge_map"] = encode((1, 1 << 20, 1 << 20, 1), kp=math.nan, bh=7, flags=exact)
