@@ -205,24 +205,28 @@ static void check_3d(ref_rng *r, const tcase *t) {
     free_bufs(&b);
 }
 
-static void test_random_2d(void **state) {
-    ref_rng r = {UINT64_C(0x5EED0001)};
+/* `cases` random cases from a fixed seed, through the 2-D or 3-D checks. */
+static void run_random(uint64_t seed, int cases, int three_d) {
+    ref_rng r;
     int k;
-    (void)state;
-    for (k = 0; k < 4000; ++k) {
-        tcase t = random_case(&r, 0);
-        check_2d(&r, &t);
+    r.s = seed;
+    for (k = 0; k < cases; ++k) {
+        tcase t = random_case(&r, three_d);
+        if (three_d)
+            check_3d(&r, &t);
+        else
+            check_2d(&r, &t);
     }
 }
 
-static void test_random_3d(void **state) {
-    ref_rng r = {UINT64_C(0x5EED0002)};
-    int k;
+static void test_random_2d(void **state) {
     (void)state;
-    for (k = 0; k < 1500; ++k) {
-        tcase t = random_case(&r, 1);
-        check_3d(&r, &t);
-    }
+    run_random(UINT64_C(0x5EED0001), 4000, 0);
+}
+
+static void test_random_3d(void **state) {
+    (void)state;
+    run_random(UINT64_C(0x5EED0002), 1500, 1);
 }
 
 /* Every flag x scale x layout combination, with keep_prob 0 on blocks 1x1
