@@ -67,9 +67,9 @@
 
        gamma = (1 - keep_prob) / (bh*bw) * (H*W) / ((H-bh+1) * (W-bw+1))
 
-   in double with the clipped block, as (1 - keep_prob)*(H*W) divided by
-   (bh*bw*(H-bh+1)*(W-bw+1)), clamped to [0, 1] (3-D: multiply in bd, D
-   and D-bd+1 the same way). keep_prob == 1 gives gamma = 0 exactly, and a
+   in double with the clipped block, as (1 - keep_prob) times the ratio
+   (H*W) / (bh*bw*(H-bh+1)*(W-bw+1)), clamped to [0, 1] (3-D: multiply in
+   bd, D and D-bd+1 the same way). keep_prob == 1 gives gamma = 0 exactly, and a
    block covering the map gives exactly 1 - keep_prob.
    Because blocks overlap, the expected dropped fraction is a little below
    1 - keep_prob; that is the paper's formula. DROPBLOCK_EXACT_RATE instead
@@ -645,7 +645,7 @@ DROPBLOCK__INTERNAL double dropblock__gamma(double keep_prob, const dropblock__g
     double area = (double)g->bd * (double)g->bh * (double)g->bw;
     double map = (double)g->d * (double)g->h * (double)g->w;
     double valid = (double)(g->d - g->bd + 1) * (double)(g->h - g->bh + 1) * (double)(g->w - g->bw + 1);
-    double gamma = (1.0 - keep_prob) * map / (area * valid); /* block = map: exactly 1 - keep_prob */
+    double gamma = (1.0 - keep_prob) * (map / (area * valid)); /* block = map: the ratio is exactly 1 */
     return gamma < 0.0 ? 0.0 : (gamma > 1.0 ? 1.0 : gamma);
 }
 

@@ -55,10 +55,10 @@ static inline ref_axis ref_make_axis(int len, int block, int anywhere) {
     return a;
 }
 
-/* gamma = (1 - kp) * map / (area * valid), then clamped. The header's
-   formula fixes the value, not the rounding; this is the order of operations
-   the library's commit 38f3a76 chose (exactly 1 - kp when the block covers
-   the map). The integer products are exact in double. */
+/* gamma = (1 - kp) * (map / (area * valid)), then clamped: the order of
+   operations the header's THE MATH states (the ratio is exactly 1 when the
+   block covers the map, so gamma is exactly 1 - kp there). The integer
+   products are exact in double. */
 static inline double ref_gamma(double keep_prob, const ref_geom *g) {
     size_t area = 1, map = 1, valid = 1, k;
     double gamma;
@@ -67,7 +67,7 @@ static inline double ref_gamma(double keep_prob, const ref_geom *g) {
         map *= g->ax[k].len;
         valid *= g->ax[k].len - g->ax[k].b + 1;
     }
-    gamma = (1.0 - keep_prob) * (double)map / ((double)area * (double)valid);
+    gamma = (1.0 - keep_prob) * ((double)map / ((double)area * (double)valid));
     return gamma < 0.0 ? 0.0 : gamma > 1.0 ? 1.0 : gamma;
 }
 
