@@ -953,17 +953,22 @@ DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t
            shifted ORs of the whole row (pixels of cm bits), then OR the row
            into the covered rows. */
         size_t pw = g->nchw ? 1 : g->cm;
-        memset(row, 0, rw * sizeof(uint64_t));
-        for (d = 0; d < g->bw; ++d) {
-            if (d >= g->ow)
-                dropblock__or_shifted(row, rw, seeds, sw, (d - g->ow) * pw, 1);
-            else
-                dropblock__or_shifted(row, rw, seeds, sw, (g->ow - d) * pw, 0);
+        const uint64_t *wide = seeds; /* one column wide: the seed row itself */
+        if (g->bw > 1) {
+            memset(row, 0, rw * sizeof(uint64_t));
+            for (d = 0; d < g->bw; ++d) {
+                if (d >= g->ow)
+                    dropblock__or_shifted(row, rw, seeds, sw, (d - g->ow) * pw, 1);
+                else
+                    dropblock__or_shifted(row, rw, seeds, sw, (g->ow - d) * pw, 0);
+            }
+            if (g->rowbits & 63) row[rw - 2] &= (UINT64_C(1) << (g->rowbits & 63)) - 1;
+            row[rw - 1] = 0;
+            wide = row;
         }
-        if (g->rowbits & 63) row[rw - 2] &= (UINT64_C(1) << (g->rowbits & 63)) - 1;
-        row[rw - 1] = 0;
         for (z = z0; z < z1; ++z)
-            for (i = i0; i < i1; ++i) dropblock__or_at(mask, ((mn * g->d + z) * g->h + i) * g->rowbits, row, g->rowbits);
+            for (i = i0; i < i1; ++i)
+                dropblock__or_at(mask, ((mn * g->d + z) * g->h + i) * g->rowbits, wide, g->rowbits);
         return;
     }
     /* NCHW with a map per channel: the draws interleave channels, so paint
