@@ -482,7 +482,9 @@ DROPBLOCK__INTERNAL uint64_t dropblock__word(uint64_t key, uint64_t k) {
 /* P(one) = t / 2^32; t = 2^32 means always. p * 2^32 is exact, so this is a
    plain truncation with no rounding a compiler could change. */
 DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
-    if (!(p > 0.0)) return 0;
+    uint64_t u;
+    memcpy(&u, &p, sizeof u); /* NaN and negatives by their bits (see dropblock__unit_float) */
+    if ((u >> 63) || u > UINT64_C(0x7FF0000000000000) || u == 0) return 0;
     if (p >= 1.0) return UINT64_C(1) << 32;
     return (uint64_t)(p * 4294967296.0);
 }
@@ -586,8 +588,22 @@ DROPBLOCK__INTERNAL void dropblock__axis(size_t len, int block, int anywhere, si
     (DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_EXACT_RATE |   \
      DROPBLOCK_FILL_NOISE)
 
+/* keep_prob in [0, 1], tested on its bits: a NaN test on the value is
+   optimised away under -ffast-math, and NaN must still be rejected there. */
+DROPBLOCK__INTERNAL int dropblock__unit_float(float p) {
+    uint32_t u;
+    memcpy(&u, &p, sizeof u);
+    return u <= UINT32_C(0x3F800000) || u == UINT32_C(0x80000000); /* +0 .. 1, or -0 */
+}
+
+DROPBLOCK__INTERNAL int dropblock__unit_double(double p) {
+    uint64_t u;
+    memcpy(&u, &p, sizeof u);
+    return u <= UINT64_C(0x3FF0000000000000) || u == UINT64_C(0x8000000000000000);
+}
+
 DROPBLOCK__INTERNAL dropblock_status dropblock__check_config(const dropblock_config *cfg) {
-    if (!(cfg->keep_prob >= 0.0f && cfg->keep_prob <= 1.0f)) return DROPBLOCK_ERR_KEEP_PROB;
+    if (!dropblock__unit_float(cfg->keep_prob)) return DROPBLOCK_ERR_KEEP_PROB;
     if (cfg->block_h < 1 || cfg->block_w < 0 || cfg->block_d < 0) return DROPBLOCK_ERR_BLOCK;
     if (cfg->flags & ~(unsigned)DROPBLOCK__KNOWN_FLAGS) return DROPBLOCK_ERR_FLAGS;
     if ((unsigned)cfg->scale > (unsigned)DROPBLOCK_SCALE_NONE) return DROPBLOCK_ERR_SCALE;
@@ -777,17 +793,25 @@ DROPBLOCK__INTERNAL double dropblock__expected_keep(const dropblock__geom *g, do
    bisection until the double interval cannot shrink is deterministic and
    lands on it to full double precision. */
 DROPBLOCK__INTERNAL double dropblock__gamma_exact(double keep_prob, const dropblock__geom *g) {
-    double lo = 0.0, hi = 1.0;
+    /* Bisect on the bit patterns of lo and hi (non-negative doubles order
+       like their bits): at most 64 steps, and no floating-point loop test
+       that excess precision (x87) could keep from ever failing. */
+    double lo = 0.0, hi = 1.0, mid;
+    uint64_t ulo, uhi, umid;
     if (keep_prob >= 1.0) return 0.0;
     if (keep_prob <= 0.0) return 1.0;
-    for (;;) {
-        double mid = lo + (hi - lo) / 2.0;
-        if (!(mid > lo && mid < hi)) break;
+    memcpy(&ulo, &lo, sizeof ulo);
+    memcpy(&uhi, &hi, sizeof uhi);
+    while (uhi - ulo > 1) {
+        umid = ulo + (uhi - ulo) / 2;
+        memcpy(&mid, &umid, sizeof mid);
         if (dropblock__expected_keep(g, 1.0 - mid) > keep_prob)
-            lo = mid;
+            ulo = umid;
         else
-            hi = mid;
+            uhi = umid;
     }
+    memcpy(&lo, &ulo, sizeof lo);
+    memcpy(&hi, &uhi, sizeof hi);
     return dropblock__expected_keep(g, 1.0 - lo) - keep_prob <= keep_prob - dropblock__expected_keep(g, 1.0 - hi)
                ? lo
                : hi;
@@ -1140,6 +1164,11 @@ DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *w
     return ones * (g->c / g->cm) * (g->nm == 1 ? k->n1 - k->n0 : 1);
 }
 
+/* The scale mode in effect: as in timm, noise replaces and nothing rescales. */
+DROPBLOCK__INTERNAL dropblock_scale dropblock__scale_mode(const dropblock__geom *g, const dropblock_config *cfg) {
+    return g->noise ? DROPBLOCK_SCALE_NONE : cfg->scale;
+}
+
 /* Noise for logical (NHWC-order) element e: the Irwin-Hall sum of twelve
    32-bit uniforms minus 6 (mean 0, variance 1, support [-6, 6]), made of
    the 32-bit halves of words 6e .. 6e+5 of the noise stream. The sum is an
@@ -1152,7 +1181,7 @@ DROPBLOCK__INTERNAL float dropblock__noise(uint64_t key, size_t e) {
         uint64_t w = dropblock__mix(x);
         sum += (w & 0xFFFFFFFFu) + (w >> 32);
     }
-    return (float)((double)(int64_t)(sum - UINT64_C(6) * (UINT64_C(1) << 32)) / 4294967296.0);
+    return (float)(((double)sum - 25769803776.0) / 4294967296.0); /* sum < 2^36: exact in double */
 }
 
 /* DROPBLOCK_FILL_NOISE: every dropped element of sample n gets its noise.
@@ -1184,7 +1213,7 @@ DROPBLOCK__INTERNAL void dropblock__fill_noise(const dropblock__call *k, size_t 
 DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size_t batch_kept, const float *x,
                                                   float *y, uint8_t *keep, const uint64_t *mask) {
     const dropblock__geom *g = &k->g;
-    dropblock_scale scale = k->cfg->scale;
+    dropblock_scale scale = dropblock__scale_mode(g, k->cfg);
     size_t plane = g->d * g->h * g->w, n, c;
     float s = 1.0f;
     if (k->t == 0) { /* identity: a bit-exact copy, not a multiply by 1 */
@@ -1193,7 +1222,6 @@ DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size
         if (keep) memset(keep + e0, 1, len);
         return;
     }
-    if (g->noise) scale = DROPBLOCK_SCALE_NONE; /* as timm: noise replaces, nothing rescales */
     if (scale == DROPBLOCK_SCALE_BATCH) s = dropblock__ratio(g->total, batch_kept);
     if (scale == DROPBLOCK_SCALE_EXPECTED) {
         double e = dropblock__expected_keep(g, dropblock__no_seed(k->t));
@@ -1294,14 +1322,15 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__forward(const dropblock_config *
     st = dropblock__setup(cfg, shape, step, n_begin, n_end, (mode & DROPBLOCK__GRAD) != 0, &k);
     if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, x, y, keep, ws, ws_bytes, !(mode & DROPBLOCK__ALLOC));
     if (st != DROPBLOCK_OK) return st;
-    if ((mode & DROPBLOCK__ALLOC) && cfg->keep_prob < 1.0f) {
+    dropblock__seed(&k);
+    if ((mode & DROPBLOCK__ALLOC) && k.t != 0) {
         ws = owned = DROPBLOCK_MALLOC(dropblock__workspace_bytes(k.g.total, k.g.w * k.g.c));
         if (!owned) return DROPBLOCK_ERR_OUT_OF_MEMORY;
     }
-    dropblock__seed(&k);
     mask = ws ? dropblock__align(ws) : NULL;
     kept = dropblock__mask(&k, mask);
-    if (total_kept && cfg->scale == DROPBLOCK_SCALE_BATCH && (*total_kept < kept || *total_kept > k.g.total))
+    if (total_kept && dropblock__scale_mode(&k.g, cfg) == DROPBLOCK_SCALE_BATCH &&
+        (*total_kept < kept || *total_kept > k.g.total))
         st = DROPBLOCK_ERR_KEPT;
     else
         dropblock__apply_samples(&k, total_kept ? (size_t)*total_kept : kept, x, y, keep, mask);
@@ -1412,7 +1441,7 @@ DROPBLOCK_API dropblock_status dropblock_backward_range(const dropblock_config *
 /* The map geometry for the gamma helpers; 0 if an argument is invalid. */
 DROPBLOCK__INTERNAL int dropblock__plane(dropblock__geom *g, double p, int block_d, int block_h, int block_w, int d,
                                          int h, int w, unsigned flags) {
-    if (!(p >= 0.0 && p <= 1.0) || block_h < 1 || block_w < 0 || block_d < 0 || d < 1 || h < 1 || w < 1 ||
+    if (!dropblock__unit_double(p) || block_h < 1 || block_w < 0 || block_d < 0 || d < 1 || h < 1 || w < 1 ||
         (flags & ~(unsigned)DROPBLOCK__KNOWN_FLAGS))
         return 0;
     dropblock__map(g, block_d, block_h, block_w, d, h, w, flags);
