@@ -37,12 +37,20 @@
        DROPBLOCK_MALLOC(bytes)        malloc(bytes)   define both or neither
        DROPBLOCK_FREE(ptr)            free(ptr)
        DROPBLOCK_NO_SIMD              undefined: SSE2 where the compiler has it
-                                      (x86-64 always); define it for plain C.
-                                      Both paths give the same bits.
+                                      (x86-64 always), and with gcc >= 9 or
+                                      clang >= 8 on x86-64 an AVX-512 seed
+                                      draw chosen at run time
+                                      (__builtin_cpu_supports, from libgcc or
+                                      compiler-rt); define it for plain C.
+                                      Every path gives the same bits.
+       DROPBLOCK_API                  extern (static under DROPBLOCK_STATIC);
+                                      define it for other linkage
 
    Only dropblock_forward() and dropblock_backward() allocate, once per call,
-   one bit per element; the *_ws variants take the caller's workspace and
-   never allocate.
+   one bit per element (plus two rows of W*C bits when W*C > 16384); the
+   *_ws variants take the caller's workspace and never allocate. There is
+   no global state: every function is reentrant, and calls on different
+   buffers may run on different threads at once.
 
    -------------------------------------------------------------------------
    THE MATH (the contract; the tests check every example given here)
@@ -67,17 +75,26 @@
 
        gamma = (1 - keep_prob) / (bh*bw) * (H*W) / ((H-bh+1) * (W-bw+1))
 
-   in double with the clipped block, as (1 - keep_prob) times the ratio
-   (H*W) / (bh*bw*(H-bh+1)*(W-bw+1)), clamped to [0, 1] (3-D: multiply in
-   bd, D and D-bd+1 the same way). keep_prob == 1 gives gamma = 0 exactly, and a
-   block covering the map gives exactly 1 - keep_prob.
+   with the clipped block, clamped to [0, 1] (3-D: multiply in bd, D and
+   D-bd+1 the same way). Seeds compare with t = floor(gamma * 2^32) (see THE
+   GENERATOR), and t is computed exactly, in integers, as
+       t = floor((2^32 - K) * (H*W) / (bh*bw*(H-bh+1)*(W-bw+1))), at most 2^32,
+   with K = keep_prob * 2^32 rounded half up (exact for keep_prob >= 2^-8),
+   so no rounding of any build can move a seed. keep_prob == 1 gives t = 0,
+   and a block covering the map gives t = 2^32 - K: the map is dropped with
+   probability exactly 1 - keep_prob. dropblock_gamma() returns gamma in
+   double, computed as (1 - keep_prob) times that ratio.
    Because blocks overlap, the expected dropped fraction is a little below
    1 - keep_prob; that is the paper's formula. DROPBLOCK_EXACT_RATE instead
    uses the gamma at which the expected kept fraction, the mean over map
    positions of (1 - gamma)^(allowed seed positions whose block covers it),
-   equals keep_prob (dropblock_gamma_exact).
-   Worked values: dropblock_gamma(0.9, 7, 7, 14, 14) = 0.1/49 * 196/64
-   = 0.00625; dropblock_gamma(0.9, 3, 3, 5, 5) = 0.1/9 * 25/9.
+   equals keep_prob (dropblock_gamma_exact; exact up to the 2^-32 steps of
+   t). That solve, and the expected scale below, use double arithmetic
+   with every product rounded on its own: the same bits wherever double is
+   IEEE binary64 (x86-64, AArch64, SSE2 math); x87 builds (FLT_EVAL_METHOD
+   2) may differ in the last bit there, and only there.
+   Worked values (to rounding): dropblock_gamma(0.9, 7, 7, 14, 14) =
+   0.1/49 * 196/64 = 0.00625; dropblock_gamma(0.9, 3, 3, 5, 5) = 0.1/9 * 25/9.
 
    Maps. A map is one D x H x W plane of seeds. By default every (n, c) has
    its own (the paper's Algorithm 1). DROPBLOCK_SHARE_CHANNELS: one map per
@@ -133,11 +150,9 @@
        P = (((nm*Ds + z)*Hs + i)*Ws + j)*Cm + cm
 
    (grid positions in NHWC order, whatever the tensor layout) and is draw P
-   of that stream: group floor(P/64), words 32*floor(P/64) + k. So the mask
-   does not depend on layout, on the code path, or on libm, and nothing in
-   it passes through an expression an FMA-contracting build can round
-   differently (the only sums of products, in the expected scale, are
-   rounded one operation at a time).
+   of that stream, compared with the exact t of THE MATH: group
+   floor(P/64), words 32*floor(P/64) + k. So the mask depends on no
+   floating-point rounding, no libm, no layout and no code path.
 
    Noise (DROPBLOCK_FILL_NOISE) comes from a second stream with key
    mix(key(seed, step) ^ 0x6A09E667F3BCC909). The value for the element
@@ -241,7 +256,8 @@ typedef struct dropblock_config {
     float keep_prob;        /* in [0, 1]                                 */
     int block_h;            /* >= 1                                      */
     int block_w;            /* 0: same as block_h, else >= 1             */
-    unsigned flags;         /* DROPBLOCK_SHARE_* | DROPBLOCK_SEED_*      */
+    unsigned flags;         /* DROPBLOCK_SHARE_*, _SEED_ANYWHERE,
+                               _EXACT_RATE, _FILL_NOISE                 */
     dropblock_scale scale;  /* default DROPBLOCK_SCALE_BATCH             */
     dropblock_layout layout;/* default DROPBLOCK_NHWC                    */
     uint64_t seed;          /* with the step, selects the random stream  */
@@ -262,7 +278,8 @@ DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, d
                                                   uint64_t step, const float *dy, float *dx);
 
 /* Zero-allocation variants. *bytes receives the workspace size for this
-   shape (one bit per element, plus alignment slack); any alignment of the
+   shape (one bit per element, plus two rows of W*C bits when W*C > 16384,
+   plus alignment slack); any alignment of the
    workspace is accepted. The workspace may not overlap the tensors; its
    contents after a call are unspecified. */
 DROPBLOCK_API dropblock_status dropblock_workspace_size(dropblock_shape shape, size_t *bytes);
@@ -344,7 +361,9 @@ DROPBLOCK_API dropblock_status dropblock_expand_mask(const uint8_t *seeds, int h
                                                      int block_w, uint8_t *keep);
 
 /* The paper's schedule: 1 at step 0, falling linearly to final_keep_prob at
-   ramp_steps, constant after (ramp_steps 0: final_keep_prob at once). */
+   ramp_steps, constant after (ramp_steps 0: final_keep_prob at once).
+   final_keep_prob is not checked: the forward call that receives the result
+   is what rejects a value outside [0, 1]. */
 DROPBLOCK_API float dropblock_keep_prob_linear(float final_keep_prob, uint64_t step, uint64_t ramp_steps);
 
 /* The generator of THE GENERATOR section as a stream object. Fields are
@@ -356,6 +375,7 @@ typedef struct dropblock_rng {
     int has_spare_;
 } dropblock_rng;
 
+/* A NULL rng is ignored by every rng function (next_u32 then returns 0). */
 DROPBLOCK_API void dropblock_rng_init(dropblock_rng *rng, uint64_t seed, uint64_t stream);
 /* Low half of the next word, then its high half. */
 DROPBLOCK_API uint32_t dropblock_rng_next_u32(dropblock_rng *rng);
@@ -663,6 +683,80 @@ DROPBLOCK__INTERNAL double dropblock__gamma(double keep_prob, const dropblock__g
     double valid = (double)(g->d - g->bd + 1) * (double)(g->h - g->bh + 1) * (double)(g->w - g->bw + 1);
     double gamma = (1.0 - keep_prob) * (map / (area * valid)); /* block = map: the ratio is exactly 1 */
     return gamma < 0.0 ? 0.0 : (gamma > 1.0 ? 1.0 : gamma);
+}
+
+/* ---- the exact seed threshold ----------------------------------------------
+   t = floor(gamma * 2^32) decides every seed, so it is computed in integer
+   arithmetic: no compiler, FMA contraction or x87 excess precision can move
+   it by one. With K = keep_prob * 2^32 (rounded to an integer, exact for
+   keep_prob >= 2^-8) it is t = floor((2^32 - K) * map / (area * valid)),
+   capped at 2^32; the numerator fits in 97 bits and the denominator in 128. */
+
+typedef struct dropblock__u128 {
+    uint64_t hi, lo;
+} dropblock__u128;
+
+DROPBLOCK__INTERNAL dropblock__u128 dropblock__mul64(uint64_t a, uint64_t b) {
+    uint64_t a0 = a & 0xFFFFFFFFu, a1 = a >> 32, b0 = b & 0xFFFFFFFFu, b1 = b >> 32;
+    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    uint64_t mid = (p00 >> 32) + (p01 & 0xFFFFFFFFu) + (p10 & 0xFFFFFFFFu);
+    dropblock__u128 r;
+    r.lo = (mid << 32) | (p00 & 0xFFFFFFFFu);
+    r.hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+    return r;
+}
+
+DROPBLOCK__INTERNAL int dropblock__le128(dropblock__u128 a, dropblock__u128 b) {
+    return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+DROPBLOCK__INTERNAL unsigned dropblock__bits128(dropblock__u128 a) {
+    unsigned n = 0;
+    uint64_t top = a.hi ? a.hi : a.lo;
+    while (top) { top >>= 1; ++n; }
+    return a.hi ? n + 64 : n;
+}
+
+DROPBLOCK__INTERNAL dropblock__u128 dropblock__shl128(dropblock__u128 a, unsigned k) { /* k < 64 */
+    if (k) {
+        a.hi = (a.hi << k) | (a.lo >> (64 - k));
+        a.lo <<= k;
+    }
+    return a;
+}
+
+/* keep_prob * 2^32 rounded half up, from the float's bits. */
+DROPBLOCK__INTERNAL uint64_t dropblock__keep_fixed32(float keep_prob) {
+    uint32_t u, e;
+    uint64_t m;
+    memcpy(&u, &keep_prob, sizeof u);
+    e = (u >> 23) & 0xFFu;
+    m = (u & 0x7FFFFFu) | (e ? 0x800000u : 0u);
+    if (e == 0) e = 1;                   /* subnormal: same scale as the smallest normal */
+    if (e >= 118) return m << (e - 118); /* keep_prob * 2^32 = m * 2^(e - 118) */
+    if (118 - e > 40) return 0;          /* below 2^-33: rounds to 0 */
+    return (m + (UINT64_C(1) << (117 - e))) >> (118 - e);
+}
+
+/* The paper's seed threshold for a checked configuration. */
+DROPBLOCK__INTERNAL uint64_t dropblock__paper_threshold(float keep_prob, const dropblock__geom *g) {
+    uint64_t area = g->bd * g->bh * g->bw, map = g->d * g->h * g->w;
+    uint64_t valid = (g->d - g->bd + 1) * (g->h - g->bh + 1) * (g->w - g->bw + 1);
+    dropblock__u128 num = dropblock__mul64((UINT64_C(1) << 32) - dropblock__keep_fixed32(keep_prob), map);
+    dropblock__u128 den = dropblock__mul64(area, valid);
+    uint64_t q = 0;
+    unsigned b, dbits = dropblock__bits128(den);
+    for (b = 33; b-- > 0;) { /* long division, one quotient bit at a time */
+        dropblock__u128 d;
+        if (dbits + b > 128) continue; /* den * 2^b > num */
+        d = dropblock__shl128(den, b);
+        if (dropblock__le128(d, num)) {
+            num.hi -= d.hi + (num.lo < d.lo);
+            num.lo -= d.lo;
+            q |= UINT64_C(1) << b;
+        }
+    }
+    return q > (UINT64_C(1) << 32) ? UINT64_C(1) << 32 : q;
 }
 
 /* Address ranges [a, a+na) and [b, b+nb) intersect. */
@@ -1251,9 +1345,9 @@ DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size
    far more than any check, so it comes after them. */
 DROPBLOCK__INTERNAL void dropblock__seed(dropblock__call *k) {
     const dropblock_config *cfg = k->cfg;
-    k->t = dropblock__threshold((cfg->flags & DROPBLOCK_EXACT_RATE)
-                                    ? dropblock__gamma_exact((double)cfg->keep_prob, &k->g)
-                                    : dropblock__gamma((double)cfg->keep_prob, &k->g));
+    k->t = (cfg->flags & DROPBLOCK_EXACT_RATE)
+               ? dropblock__threshold(dropblock__gamma_exact((double)cfg->keep_prob, &k->g))
+               : dropblock__paper_threshold(cfg->keep_prob, &k->g);
 }
 
 /* Checks config, shape and sample range [n_begin, n_end) and fills the call

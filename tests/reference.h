@@ -11,6 +11,7 @@
 #ifndef DROPBLOCK_TESTS_REFERENCE_H
 #define DROPBLOCK_TESTS_REFERENCE_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +56,26 @@ static inline ref_axis ref_make_axis(int len, int block, int anywhere) {
     return a;
 }
 
-/* gamma = (1 - kp) * (map / (area * valid)), then clamped: the order of
-   operations the header's THE MATH states (the ratio is exactly 1 when the
-   block covers the map, so gamma is exactly 1 - kp there). The integer
-   products are exact in double. */
-static inline double ref_gamma(double keep_prob, const ref_geom *g) {
+/* The paper's seed threshold as the header's THE MATH defines it, exactly:
+   t = floor((2^32 - K) * map / (area * valid)), capped at 2^32, with
+   K = keep_prob * 2^32 rounded half up (exact for keep_prob >= 2^-8; here
+   by ldexp, exact for every float, and a 128-bit integer division). */
+static inline uint64_t ref_paper_threshold(float keep_prob, const ref_geom *g) {
+    __extension__ typedef unsigned __int128 u128;
     size_t area = 1, map = 1, valid = 1, k;
-    double gamma;
+    double scaled = ldexp((double)keep_prob, 32); /* exact: a float times a power of two */
+    uint64_t keep = (uint64_t)scaled, q;
+    u128 num, den;
+    if (scaled - (double)keep >= 0.5) ++keep; /* the fraction is exact too */
     for (k = 0; k < 3; ++k) {
         area *= g->ax[k].b;
         map *= g->ax[k].len;
         valid *= g->ax[k].len - g->ax[k].b + 1;
     }
-    gamma = (1.0 - keep_prob) * ((double)map / ((double)area * (double)valid));
-    return gamma < 0.0 ? 0.0 : gamma > 1.0 ? 1.0 : gamma;
+    num = (u128)((UINT64_C(1) << 32) - keep) * map;
+    den = (u128)area * valid;
+    q = (uint64_t)(num / den > ((u128)1 << 32) ? ((u128)1 << 32) : num / den);
+    return q;
 }
 
 static inline ref_geom ref_setup(const dropblock_config *cfg, dropblock_shape3d s, uint64_t step) {
@@ -82,7 +89,7 @@ static inline ref_geom ref_setup(const dropblock_config *cfg, dropblock_shape3d 
     g.share_c = (cfg->flags & DROPBLOCK_SHARE_CHANNELS) != 0;
     g.share_n = (cfg->flags & DROPBLOCK_SHARE_BATCH) != 0;
     g.nchw = cfg->layout == DROPBLOCK_NCHW;
-    g.t = ref_threshold(ref_gamma((double)cfg->keep_prob, &g));
+    g.t = ref_paper_threshold(cfg->keep_prob, &g);
     g.key = tu_key(cfg->seed, step);
     g.scale = cfg->scale;
     return g;

@@ -35,6 +35,13 @@ static const golden_case cases[] = {
      DROPBLOCK_NHWC, 0xFFFFFFFFFFFFFFFFu, 3u},
     {"ncdhw_block3x3x2_expected", 2, 5, 6, 7, 2, 0.8f, 3, 3, 2, 0u, DROPBLOCK_SCALE_EXPECTED,
      DROPBLOCK_NCHW, 6u, 4u},
+    /* gamma * 2^32 is an exact integer here; a double computation of gamma
+       lands one below it on x86-64 and not on x87, and a draw of this step
+       sits right on it (found by review; the threshold is now exact) */
+    {"nhwc_block4x3_threshold_integer", 1, 1, 19, 9, 64, 0.022f, 4, 3, 0, 0u, DROPBLOCK_SCALE_BATCH,
+     DROPBLOCK_NHWC, 1u, 505229u},
+    {"nhwc_block2_keep_tiny", 1, 1, 3, 3, 64, 1e-18f, 2, 0, 0, 0u, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 1u,
+     12002606u},
 };
 
 /* FNV-1a, 64 bit. */
