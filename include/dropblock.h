@@ -111,13 +111,15 @@
    probability and the block geometry (the same for every draw).
    DROPBLOCK_SCALE_NONE: 1. If nothing is kept the output is all zeros.
 
-   Output. y = s*x where K = 1 and y = +0.0f where K = 0 (even if x is NaN or
-   Inf there); when s is exactly 1 the bits of x are copied. DROPBLOCK_FILL_NOISE (timm's with_noise): y = x where K = 1
-   and seeded noise where K = 0, with s = 1 whatever the scale mode; the
-   backward pass then gives dx = dy where K = 1 and 0 elsewhere. If no seed can occur (gamma*2^32 < 1, e.g. keep_prob == 1) the
-   mask is all ones, s = 1, and y is a bit-exact copy of x. y == x is
-   allowed; any other overlap of the buffers is an error. Backward:
-   dx = s*dy where K = 1, 0 elsewhere, with exactly forward's K and s.
+   Output. y = s*x where K = 1 and y = +0.0f where K = 0 (even if x is NaN
+   or Inf there); when s is exactly 1 the bits of x are copied. If no seed
+   can occur (t = 0, e.g. keep_prob == 1) the mask is all ones, s = 1, and
+   y is a bit-exact copy of x. y == x is allowed; any other overlap of the
+   buffers is an error. Backward: dx = s*dy where K = 1, 0 elsewhere, with
+   exactly forward's K and s.
+   DROPBLOCK_FILL_NOISE (timm's with_noise): y = x where K = 1 and seeded
+   noise where K = 0, with s = 1 whatever the scale mode; the backward pass
+   then gives dx = dy where K = 1 and 0 elsewhere.
 
    -------------------------------------------------------------------------
    THE GENERATOR (part of the contract: changing it changes every mask)
@@ -520,13 +522,17 @@ DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
    is undecided or t has no set bit left. */
 #define DROPBLOCK__EAGER 8u
 
+/* One level: bit k of t against word w (input x) for the open lanes. */
+DROPBLOCK__INTERNAL void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t *ones, uint64_t *open) {
+    uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+    *ones |= *open & ~w & tk;
+    *open &= ~(w ^ tk);
+}
+
 /* Levels k .. 31 of a group; x = key + (c + k + 1) * G is word c+k's input. */
 DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64_t t, uint64_t ones, uint64_t open) {
-    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN) {
-        uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
-        ones |= open & ~w & tk;
-        open &= ~(w ^ tk);
-    }
+    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN)
+        dropblock__level(x, k, t, &ones, &open);
     return ones;
 }
 
@@ -534,11 +540,7 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
     uint64_t ones = 0, open = live, x = key + (c + 1) * DROPBLOCK__GOLDEN;
     unsigned k;
     if (t >> 32) return live;
-    for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) {
-        uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
-        ones |= open & ~w & tk;
-        open &= ~(w ^ tk);
-    }
+    for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
     return dropblock__draw_rest(x, k, t, ones, open);
 }
 
@@ -1063,7 +1065,7 @@ DROPBLOCK__INTERNAL void dropblock__span(size_t s, size_t o, size_t b, size_t le
 DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t *mask, size_t mn, size_t sz,
                                               size_t si, const uint64_t *seeds, uint64_t *row) {
     size_t z0, z1, i0, i1, z, i, j0, j1, k, d;
-    size_t rw = dropblock__words(g->rowbits), sw = dropblock__words(g->sw * g->cm);
+    size_t rw = dropblock__words(g->rowbits), seed_words = dropblock__words(g->sw * g->cm);
     dropblock__span(sz, g->od, g->bd, g->d, &z0, &z1);
     dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
     if (!g->nchw || g->cm == 1) {
@@ -1076,9 +1078,9 @@ DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t
             memset(row, 0, rw * sizeof(uint64_t));
             for (d = 0; d < g->bw; ++d) {
                 if (d >= g->ow)
-                    dropblock__or_shifted(row, rw, seeds, sw, (d - g->ow) * pw, 1);
+                    dropblock__or_shifted(row, rw, seeds, seed_words, (d - g->ow) * pw, 1);
                 else
-                    dropblock__or_shifted(row, rw, seeds, sw, (g->ow - d) * pw, 0);
+                    dropblock__or_shifted(row, rw, seeds, seed_words, (g->ow - d) * pw, 0);
             }
             if (g->rowbits & 63) row[rw - 2] &= (UINT64_C(1) << (g->rowbits & 63)) - 1;
             row[rw - 1] = 0;
@@ -1091,7 +1093,7 @@ DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t
     }
     /* NCHW with a map per channel: the draws interleave channels, so paint
        each seed's run into its channel's rows. */
-    for (k = 0; k < sw - 1; ++k) {
+    for (k = 0; k < seed_words - 1; ++k) {
         uint64_t bitsk = seeds[k];
         while (bitsk) {
             size_t p = k * 64 + dropblock__ctz64(bitsk), c = p % g->cm;
