@@ -381,8 +381,10 @@ static unsigned predict(const call *c, uint64_t range_kept) {
     }
     if (is_ws_kind(c->kind) && c->ws && !range_bad && c->ws_bytes < ws_need(range_shape(c)))
         e |= ERRBIT(DROPBLOCK_ERR_WORKSPACE);
+    /* total_kept matters only where the batch scale is in effect: FILL_NOISE
+       rescales nothing, so it ignores total_kept like the other modes */
     if ((c->kind == K_FRANGE || c->kind == K_BRANGE) && !e && c->cfg->scale == DROPBLOCK_SCALE_BATCH &&
-        (c->total_kept < range_kept || c->total_kept > total))
+        !(c->cfg->flags & DROPBLOCK_FILL_NOISE) && (c->total_kept < range_kept || c->total_kept > total))
         e |= ERRBIT(DROPBLOCK_ERR_KEPT);
     return e;
 }
