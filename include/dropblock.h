@@ -158,11 +158,13 @@
 
    Noise (DROPBLOCK_FILL_NOISE) comes from a second stream with key
    mix(key(seed, step) ^ 0x6A09E667F3BCC909). The value for the element
-   with NHWC-order logical index e is the Irwin-Hall approximation of a
-   standard normal: the sum of the twelve 32-bit halves of words 6e..6e+5,
-   minus 6 * 2^32, times 2^-32 (mean 0, variance 1, support [-6, 6]). It is
-   exact integer arithmetic and one rounding to float, so it is the same
-   everywhere and needs no log or exp.
+   with NHWC-order logical index e is a standard normal by Box-Muller from
+   words 2e and 2e+1: z = sqrt(-2 ln u1) cos(2 pi u2), u1 = ((w_2e >> 11)
+   + 1) 2^-53, u2 = (w_2e+1 >> 11) 2^-53 (so |z| <= 8.58), rounded to
+   float. ln, sqrt and cos are the library's own (series and Newton steps on
+   basic IEEE operations, each product rounded on its own, accurate to
+   ~1e-12): no libm, the same bits wherever double is IEEE binary64, and
+   within a float ulp of the libm value.
 
    -------------------------------------------------------------------------
    GLOSSARY
@@ -1265,19 +1267,87 @@ DROPBLOCK__INTERNAL dropblock_scale dropblock__scale_mode(const dropblock__geom 
     return g->noise ? DROPBLOCK_SCALE_NONE : cfg->scale;
 }
 
-/* Noise for logical (NHWC-order) element e: the Irwin-Hall sum of twelve
-   32-bit uniforms minus 6 (mean 0, variance 1, support [-6, 6]), made of
-   the 32-bit halves of words 6e .. 6e+5 of the noise stream. The sum is an
-   exact integer and the scaling a power of two, so the value is the same
-   on every platform; libm is not involved. */
-DROPBLOCK__INTERNAL float dropblock__noise(uint64_t key, size_t e) {
-    uint64_t sum = 0, x = key + ((uint64_t)e * 6u + 1u) * DROPBLOCK__GOLDEN;
-    int k;
-    for (k = 0; k < 6; ++k, x += DROPBLOCK__GOLDEN) {
-        uint64_t w = dropblock__mix(x);
-        sum += (w & 0xFFFFFFFFu) + (w >> 32);
+/* The noise needs ln, sqrt and cos to far better than float precision, not
+   to the last bit of double: the series and steps below stop at a relative
+   error near 1e-12, a ten-thousandth of a float ulp. */
+
+/* ln x for 0 < x <= 1 with basic IEEE operations only (no libm): x = m 2^k
+   with m in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) with
+   s = (m - 1) / (m + 1), |s| < 0.1716, summed to s^15. */
+DROPBLOCK__INTERNAL double dropblock__ln(double x) {
+    uint64_t u;
+    double m, s, s2, p;
+    int k, j;
+    memcpy(&u, &x, sizeof u);
+    k = (int)((u >> 52) & 0x7FFu) - 1023;
+    u = (u & UINT64_C(0x000FFFFFFFFFFFFF)) | UINT64_C(0x3FF0000000000000);
+    memcpy(&m, &u, sizeof m);
+    if (m > 1.4142135623730951) {
+        m /= 2.0;
+        ++k;
     }
-    return (float)(((double)sum - 25769803776.0) / 4294967296.0); /* sum < 2^36: exact in double */
+    s = (m - 1.0) / (m + 1.0);
+    s2 = dropblock__mul(s, s);
+    p = 1.0 / 15.0;
+    for (j = 13; j >= 1; j -= 2) p = dropblock__mul(p, s2) + 1.0 / (double)j;
+    return dropblock__mul((double)k, 0.6931471805599453) + dropblock__mul(2.0, dropblock__mul(s, p));
+}
+
+/* sqrt x for x >= 0 without libm: a first guess from halving the exponent
+   (within 6%), then four Newton steps r = (r + x/r) / 2 (the error is
+   squared each step; the fixed count keeps it deterministic). */
+DROPBLOCK__INTERNAL double dropblock__sqrt(double x) {
+    uint64_t u;
+    double r;
+    int k;
+    if (!(x > 0.0)) return 0.0;
+    memcpy(&u, &x, sizeof u);
+    u = (u >> 1) + (UINT64_C(0x3FF) << 51);
+    memcpy(&r, &u, sizeof r);
+    for (k = 0; k < 4; ++k) r = (r + x / r) * 0.5;
+    return r;
+}
+
+/* sin a and cos a for 0 <= a <= pi/4 by their Taylor series to a^13 and
+   a^14. */
+DROPBLOCK__INTERNAL void dropblock__sincos(double a, double *sn, double *cs) {
+    static const double sc[] = {1.6059043836821613e-10, -2.505210838544172e-08, 2.7557319223985893e-06,
+                                -0.0001984126984126984, 0.008333333333333333, -0.16666666666666666, 1.0};
+    static const double cc[] = {-1.1470745597729725e-11, 2.08767569878681e-09, -2.755731922398589e-07,
+                                2.48015873015873e-05, -0.001388888888888889, 0.041666666666666664, -0.5, 1.0};
+    double a2 = dropblock__mul(a, a), ps = sc[0], pc = cc[0];
+    int k;
+    for (k = 1; k < 8; ++k) {
+        if (k < 7) ps = dropblock__mul(ps, a2) + sc[k];
+        pc = dropblock__mul(pc, a2) + cc[k];
+    }
+    *sn = dropblock__mul(ps, a);
+    *cs = pc;
+}
+
+/* Noise for logical (NHWC-order) element e: a standard normal by
+   Box-Muller, z = sqrt(-2 ln u1) cos(2 pi u2), from words 2e and 2e+1 of
+   the noise stream (u1 = ((w >> 11) + 1) 2^-53 in (0, 1], u2 = (w >> 11)
+   2^-53, its quadrant taken from the top bits so that the series only
+   sees [0, pi/4]). Basic IEEE operations only, each product rounded on its
+   own: the same bits wherever double is binary64, and no libm. */
+DROPBLOCK__INTERNAL float dropblock__noise(uint64_t key, size_t e) {
+    uint64_t x = key + ((uint64_t)e * 2u + 1u) * DROPBLOCK__GOLDEN;
+    uint64_t w1 = dropblock__mix(x), n2 = dropblock__mix(x + DROPBLOCK__GOLDEN) >> 11;
+    uint64_t f = n2 & ((UINT64_C(1) << 51) - 1), half = UINT64_C(1) << 50; /* angle in the quadrant */
+    unsigned q = (unsigned)(n2 >> 51);
+    double u1 = dropblock__mul((double)((w1 >> 11) + 1u), 1.1102230246251565e-16); /* 2^-53 */
+    double r = dropblock__sqrt(dropblock__mul(-2.0, dropblock__ln(u1))), sn, cs, c;
+    /* pi/2 * f / 2^51; past pi/4, use the complement and swap sin and cos */
+    dropblock__sincos(dropblock__mul((double)(f <= half ? f : (UINT64_C(1) << 51) - f), 6.975736996017264e-16), &sn,
+                      &cs);
+    if (f > half) {
+        double t = sn;
+        sn = cs;
+        cs = t;
+    }
+    c = q == 0 ? cs : q == 1 ? -sn : q == 2 ? -cs : sn; /* cos(q pi/2 + angle) */
+    return (float)dropblock__mul(r, c);
 }
 
 /* DROPBLOCK_FILL_NOISE: every dropped element of sample n gets its noise.
