@@ -89,10 +89,10 @@
    uses the gamma at which the expected kept fraction, the mean over map
    positions of (1 - gamma)^(allowed seed positions whose block covers it),
    equals keep_prob (dropblock_gamma_exact; exact up to the 2^-32 steps of
-   t). That solve, and the expected scale below, use double arithmetic
-   with every product rounded on its own: the same bits wherever double is
-   IEEE binary64 (x86-64, AArch64, SSE2 math); x87 builds (FLT_EVAL_METHOD
-   2) may differ in the last bit there, and only there.
+   t). That solve, the expected scale below and the noise fill use double
+   arithmetic with every product rounded on its own: the same bits wherever
+   double is IEEE binary64 (x86-64, AArch64, SSE2 math); x87 builds
+   (FLT_EVAL_METHOD 2) may differ in the last bit there, and only there.
    Worked values (to rounding): dropblock_gamma(0.9, 7, 7, 14, 14) =
    0.1/49 * 196/64 = 0.00625; dropblock_gamma(0.9, 3, 3, 5, 5) = 0.1/9 * 25/9.
 
