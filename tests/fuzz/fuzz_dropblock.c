@@ -1,6 +1,6 @@
 /* libFuzzer target for dropblock.h: decodes bytes into a shape, a config
    (invalid values included), a buffer arrangement and data, calls every
-   public entry point and abort()s when the contract (SPEC.md) is broken.
+   public entry point and abort()s when the contract (the header's top comment) is broken.
 
    Input layout (fuzz_decode; missing bytes read as 0; make_corpus.py is
    the matching encoder):
@@ -221,7 +221,7 @@ static int grow_within(size_t *acc, int factor, size_t limit) {
     return 1;
 }
 
-/* The status SPEC 1.1 demands of a shape, derived here on its own terms:
+/* The status the header demands of a shape, derived here on its own terms:
    a dimension below 1 is SHAPE; otherwise the byte size of the tensor
    (which bounds the element count too) must be representable. */
 static int shape_status(dropblock_shape3d s, size_t *total) {
@@ -492,7 +492,7 @@ static size_t check_output(const fuzz_case *fc, const reference *ref, const floa
     return kept;
 }
 
-/* s against its definition (SPEC 1.6) where it is a count ratio; when no
+/* s against its definition (THE MATH) where it is a count ratio; when no
    seed can occur, and under FILL_NOISE, the header fixes s = 1 whatever
    the count. */
 static void check_scale_values(const fuzz_case *fc, const reference *ref, double all, size_t e0, size_t e1,
@@ -872,7 +872,7 @@ static int is_nan(double v) { return v != v; }
 
 static int clip(int block, int len) { return block < len ? block : len; }
 
-/* gamma of SPEC 1.4, depth multiplied in the same way; NaN for arguments
+/* gamma of THE MATH, depth multiplied in the same way; NaN for arguments
    the header's comments call invalid. */
 static double gamma_ref(double kp, int block_d, int block_h, int block_w, int d, int h, int w) {
     double bd, bh, bw, g;
