@@ -337,7 +337,7 @@ typedef struct dropblock_mask {
     double gamma_, expected_;           /* seed probability; E[kept fraction] */
     uint64_t *counts_;                  /* kept bits of each mask row         */
     uint64_t *rows_;                    /* the keep bits                      */
-    int f16c_;                          /* the CPU has F16C                   */
+    int f16c_, avx512_;                 /* the CPU has F16C, AVX-512F         */
     int cmajor_;                        /* bits stored channel-major          */
 } dropblock_mask;
 
@@ -1349,6 +1349,28 @@ DROPBLOCK__INTERNAL void dropblock__advance(size_t *j, size_t *c, size_t by, siz
     *c %= cm;
 }
 
+/* A channel-major row's painting from a chunk of drawn seed words (the
+   first seed at pixel jb, channel cb): each seed's block as its span of
+   columns in its channel's part of the row. */
+DROPBLOCK__INTERNAL void dropblock__paint_spans(const dropblock__geom *g, uint64_t *band, size_t off,
+                                                const uint64_t *seeds, size_t nk, size_t jb, size_t cb) {
+    size_t k;
+    for (k = 0; k < nk; ++k, dropblock__advance(&jb, &cb, 64, g->cm)) {
+        uint64_t w = seeds[k];
+        while (w) {
+            size_t c = cb, j = jb, j0, j1;
+            dropblock__advance(&j, &c, dropblock__ctz64(w), g->cm);
+            dropblock__span(j, g->ow, g->bw, g->w, &j0, &j1);
+            dropblock__set_run(band, off + c * g->w + j0, j1 - j0);
+            w &= w - 1;
+        }
+    }
+}
+
+/* Seed words drawn at a time before they are ORed into the rows they
+   cover: one chunk is 4096 seeds, on the stack. */
+#define DROPBLOCK__CHUNK 64u
+
 /* Builds bands [b0, b1) of a mask whose window starts at map sample m_first
    of the logical batch. Every seed row that covers one of their rows is
    drawn and ORed into those of its rows that are in the bands, so the
@@ -1366,7 +1388,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
         /* the part's rows of map sample mn: q0 .. q1-1 as z*H + i */
         size_t q0 = (r0 > mn * plane ? r0 - mn * plane : 0), q1 = (r1 - mn * plane < plane ? r1 - mn * plane : plane);
         size_t za = q0 / g->h, ia = q0 % g->h, zb = (q1 - 1) / g->h, ib = (q1 - 1) % g->h;
-        size_t sz, sz0, sz1, si, si0, si1, z, i, k;
+        size_t sz, sz0, sz1, si, si0, si1, z, i;
         dropblock__seeds_over(za, zb, g->od, g->bd, g->sd, &sz0, &sz1);
         for (sz = sz0; sz < sz1; ++sz) {
             size_t z0, z1, ilo, ihi;
@@ -1379,39 +1401,29 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
             dropblock__seeds_over(ilo, ihi, g->oh, g->bh, g->sh, &si0, &si1);
             for (si = si0; si < si1; ++si) {
                 uint64_t p0 = (((m_first + mn) * g->sd + sz) * g->sh + si) * (uint64_t)len;
-                size_t i0, i1;
+                size_t i0, i1, kc, jb = 0, cb = 0; /* the pixel and channel of chunk kc's first seed */
                 dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
-                size_t jb = 0, cb = 0; /* the pixel and channel of word k's first seed */
-                for (k = 0; k < words; ++k) {
-                    uint64_t w = dropblock__seed_word(&dr, p0, k, len);
-                    while (w) {
-                        /* pixel-major: the word as drawn; channel-major: one
-                           seed at a time, as its block's span of columns */
-                        size_t bit = dropblock__ctz64(w), at = 64 * k, run = 64;
-                        if (g->cmajor) {
-                            size_t c = cb, j = jb, j0, j1;
-                            dropblock__advance(&j, &c, bit, g->cm);
-                            dropblock__span(j, g->ow, g->bw, g->w, &j0, &j1);
-                            at = c * g->w + j0;
-                            run = j1 - j0;
-                            w &= w - 1;
+                for (kc = 0; kc < words; kc += DROPBLOCK__CHUNK) {
+                    uint64_t seeds[DROPBLOCK__CHUNK], any = 0;
+                    const size_t nk = words - kc < DROPBLOCK__CHUNK ? words - kc : DROPBLOCK__CHUNK;
+                    size_t k;
+                    for (k = 0; k < nk; ++k) any |= seeds[k] = dropblock__seed_word(&dr, p0, kc + k, len);
+                    for (z = z0; any && z < z1; ++z) {
+                        size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
+                        if (a < q0) a = q0;
+                        if (e > q1) e = q1;
+                        for (i = a; i < e; ++i) {
+                            size_t off;
+                            uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, mn * plane + i, &off);
+                            if (g->cmajor)
+                                dropblock__paint_spans(g, band, off, seeds, nk, jb, cb);
+                            else if (!(off & 63))
+                                for (k = 0; k < nk; ++k) band[(off >> 6) + kc + k] |= seeds[k];
+                            else
+                                for (k = 0; k < nk; ++k) dropblock__or64(band, off + 64 * (kc + k), seeds[k]);
                         }
-                        for (z = z0; z < z1; ++z) {
-                            size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
-                            if (a < q0) a = q0;
-                            if (e > q1) e = q1;
-                            for (i = a; i < e; ++i) {
-                                size_t off;
-                                uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, mn * plane + i, &off);
-                                if (g->cmajor)
-                                    dropblock__set_run(band, off + at, run);
-                                else
-                                    dropblock__or64(band, off + at, w);
-                            }
-                        }
-                        if (!g->cmajor) w = 0;
                     }
-                    if (g->cmajor) dropblock__advance(&jb, &cb, 64, g->cm);
+                    if (g->cmajor) dropblock__advance(&jb, &cb, 64 * nk, g->cm);
                 }
             }
         }
@@ -1527,6 +1539,7 @@ typedef struct dropblock__op {
     double s64;    /* the scale (F64) */
     int copy;      /* s is exactly 1: kept elements are bit copies */
     int f16c;      /* the CPU has F16C */
+    int avx512;    /* the CPU has AVX-512F */
 } dropblock__op;
 
 /* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for k < len <= 64.
@@ -1563,6 +1576,32 @@ DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w,
 #endif
 }
 
+#ifdef DROPBLOCK__AVX512
+/* 64 F32 or 32 F64 elements with AVX-512: the mask bits are the lanes'
+   write masks, zeroing the dropped ones; the same IEEE products. */
+__attribute__((target("avx512f"))) static void dropblock__f32_64_avx512(const float *x, float *y, uint64_t w, float s,
+                                                                       int copy) {
+    const __m512 vs = _mm512_set1_ps(s);
+    unsigned q;
+    for (q = 0; q < 4; ++q) {
+        const __mmask16 m = (__mmask16)(w >> (16 * q));
+        const __m512 v = _mm512_loadu_ps(x + 16 * q);
+        _mm512_storeu_ps(y + 16 * q, copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs));
+    }
+}
+
+__attribute__((target("avx512f"))) static void dropblock__f64_64_avx512(const double *x, double *y, uint64_t w,
+                                                                       double s, int copy) {
+    const __m512d vs = _mm512_set1_pd(s);
+    unsigned q;
+    for (q = 0; q < 8; ++q) {
+        const __mmask8 m = (__mmask8)(w >> (8 * q));
+        const __m512d v = _mm512_loadu_pd(x + 8 * q);
+        _mm512_storeu_pd(y + 8 * q, copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs));
+    }
+}
+#endif
+
 #ifdef DROPBLOCK__F16C
 /* 64 binary16 elements with F16C: the same exact widening, float multiply
    and round-to-nearest-even narrowing (a NaN comes out quiet with its top
@@ -1587,12 +1626,24 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
     size_t k;
     switch (op->kind) {
     case DROPBLOCK_F32:
+#ifdef DROPBLOCK__AVX512
+        if (len == 64 && op->avx512) {
+            dropblock__f32_64_avx512((const float *)x, (float *)y, w, op->s, op->copy);
+            return;
+        }
+#endif
         if (len == 64)
             dropblock__f32_64((const float *)x, (float *)y, w, op->s, op->copy);
         else
             dropblock__f32_tail((const float *)x, (float *)y, w, op->s, op->copy, len);
         return;
     case DROPBLOCK_F64:
+#ifdef DROPBLOCK__AVX512
+        if (len == 64 && op->avx512) {
+            dropblock__f64_64_avx512((const double *)x, (double *)y, w, op->s64, op->copy);
+            return;
+        }
+#endif
         for (k = 0; k < len; ++k) {
             const double *xd = (const double *)x;
             double v = op->copy ? xd[k] : xd[k] * op->s64;
@@ -1737,20 +1788,25 @@ DROPBLOCK__INTERNAL void dropblock__apply_row(const dropblock__op *op, const dro
 DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dropblock__geom *g, const uint64_t *rows,
                                               size_t r0, size_t nrows, size_t pos, const char *x, char *y) {
     const size_t W = g->w, len = nrows * W;
-    size_t e, n, ri = 0, j = 0;
+    size_t e, n, j = 0, off = 0, in_band = r0 % g->band_rows;
+    const uint64_t *band = rows ? dropblock__row(g, rows, r0, &off) : NULL;
     for (e = 0; e < len; e += n) {
         uint64_t w = 0;
         size_t filled = 0;
         n = len - e < 64 ? len - e : 64;
         while (filled < n) {
-            size_t take = W - j < n - filled ? W - j : n - filled, off;
-            const uint64_t *band = rows ? dropblock__row(g, rows, r0 + ri, &off) : NULL;
+            size_t take = W - j < n - filled ? W - j : n - filled;
             w |= (band ? dropblock__get_bits(band, off + pos + j, take) : dropblock__low_bits(take)) << filled;
             filled += take;
             j += take;
-            if (j == W) {
+            if (j == W) { /* on to the next row, in this band or the next */
                 j = 0;
-                ++ri;
+                off += g->row_bits;
+                if (++in_band == g->band_rows) {
+                    in_band = 0;
+                    off = 0;
+                    if (band) band += g->band_words;
+                }
             }
         }
         dropblock__run64(op, x + e * op->es, y + e * op->es, w, n);
@@ -1980,6 +2036,9 @@ DROPBLOCK__INTERNAL void dropblock__mask_seed(dropblock_mask *m, const dropblock
 #ifdef DROPBLOCK__F16C
     m->f16c_ = dropblock__has_f16c();
 #endif
+#ifdef DROPBLOCK__AVX512
+    m->avx512_ = __builtin_cpu_supports("avx512f");
+#endif
 }
 
 /* Points the mask at its workspace (only needed when a seed can occur). */
@@ -2137,9 +2196,8 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
     memset(&op, 0, sizeof op);
     op.kind = kind;
     op.es = dropblock__dtype_size(kind);
-#ifdef DROPBLOCK__F16C
     op.f16c = m->f16c_;
-#endif
+    op.avx512 = m->avx512_;
     /* strides of size-1 axes do not matter: pick ones that the row kernels'
        contiguous cases recognise */
     xc = g.c == 1 ? 1 : x->stride_c;
