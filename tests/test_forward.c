@@ -14,6 +14,14 @@ static void *counting_malloc(size_t bytes) {
     ++g_mallocs;
     return g_fail_malloc ? NULL : malloc(bytes);
 }
+
+/* Every test starts with a working allocator, so a test that fails while
+   allocation is switched off does not fail the ones after it. */
+static int allocator_on(void **state) {
+    (void)state;
+    g_fail_malloc = 0;
+    return 0;
+}
 #define DROPBLOCK_MALLOC(bytes) counting_malloc(bytes)
 #define DROPBLOCK_FREE(ptr) free(ptr)
 #define DROPBLOCK_IMPLEMENTATION
@@ -438,16 +446,16 @@ static void test_backward_uses_forward_mask(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_drops_whole_blocks),
-        cmocka_unit_test(test_sharing),
-        cmocka_unit_test(test_scale_modes),
-        cmocka_unit_test(test_nothing_kept),
-        cmocka_unit_test(test_keep_all_is_identity),
-        cmocka_unit_test(test_dropped_is_positive_zero),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_layouts_agree),
-        cmocka_unit_test(test_in_place),
-        cmocka_unit_test(test_backward_uses_forward_mask),
+        cmocka_unit_test_setup(test_valid_drops_whole_blocks, allocator_on),
+        cmocka_unit_test_setup(test_sharing, allocator_on),
+        cmocka_unit_test_setup(test_scale_modes, allocator_on),
+        cmocka_unit_test_setup(test_nothing_kept, allocator_on),
+        cmocka_unit_test_setup(test_keep_all_is_identity, allocator_on),
+        cmocka_unit_test_setup(test_dropped_is_positive_zero, allocator_on),
+        cmocka_unit_test_setup(test_determinism, allocator_on),
+        cmocka_unit_test_setup(test_layouts_agree, allocator_on),
+        cmocka_unit_test_setup(test_in_place, allocator_on),
+        cmocka_unit_test_setup(test_backward_uses_forward_mask, allocator_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
