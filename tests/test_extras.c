@@ -171,7 +171,7 @@ static box cfg_box(const dropblock_config *cfg, dropblock_shape3d s) {
    and cos on the documented uniforms. */
 
 static float doc_noise(uint64_t seed, uint64_t step, size_t e) {
-    return dropblock__noise(tu_mix(tu_key(seed, step) ^ UINT64_C(0x6A09E667F3BCC909)), e);
+    return (float)dropblock__noise(tu_mix(tu_key(seed, step) ^ UINT64_C(0x6A09E667F3BCC909)), e);
 }
 
 /* The documented Box-Muller value in double with libm, from the words of

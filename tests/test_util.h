@@ -79,14 +79,16 @@ static inline float tu_float(uint32_t u) {
 }
 
 /* malloc that never returns NULL (a test cannot go on without its buffer;
-   aborting also keeps the static analyzer from following a NULL). */
+   aborting also keeps the static analyzer from following a NULL), filled
+   with TU_PATTERN: deterministic contents that are not a plausible output,
+   and never uninitialised memory on a path the analyzer invents. */
 static inline void *tu_xmalloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) {
         fprintf(stderr, "out of memory (%zu bytes)\n", bytes);
         abort();
     }
-    return p;
+    return memset(p, TU_PATTERN, bytes ? bytes : 1);
 }
 
 /* ---- configs ------------------------------------------------------------------ */
