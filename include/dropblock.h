@@ -1527,6 +1527,10 @@ DROPBLOCK__INTERNAL void dropblock__paint_spans(const dropblock__geom *g, uint64
    cover: one chunk is 4096 seeds, on the stack. */
 #define DROPBLOCK__CHUNK 64u
 
+/* A build works through its bands in pieces of about this many words
+   (256 KiB): small enough to stay in a core's L2 cache. */
+#define DROPBLOCK__PIECE_WORDS 32768u
+
 /* Builds bands [b0, b1) of a mask whose window starts at map sample m_first
    of the logical batch. Every seed row that covers one of their rows is
    drawn and ORed into those of its rows that are in the bands, so the
@@ -2624,15 +2628,24 @@ DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const drop
 
 DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int part, int parts) {
     dropblock__geom g;
-    size_t b0, b1;
+    size_t b0, b1, b, piece;
     dropblock_status st;
     if (!m) return DROPBLOCK_ERR_NULL;
     st = dropblock__check_part(part, parts);
     if (st != DROPBLOCK_OK || !m->t_) return st;
     dropblock__mask_geom(m, &g);
     dropblock__cut(g.bands, part, parts, &b0, &b1);
-    dropblock__build_bands(&g, m->key_, m->t_, (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_,
-                           b0, b1, m->rows_, m->counts_);
+    /* in pieces of about DROPBLOCK__PIECE_WORDS, so that zeroing, painting
+       and finishing a piece stay in the core's cache; a seed row over a
+       piece boundary is drawn by both pieces, hence pieces of 8 blocks'
+       height at least */
+    piece = DROPBLOCK__PIECE_WORDS / g.band_words;
+    if (piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
+    if (piece == 0) piece = 1;
+    for (b = b0; b < b1; b += piece)
+        dropblock__build_bands(&g, m->key_, m->t_,
+                               (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_, b,
+                               b1 - b < piece ? b1 : b + piece, m->rows_, m->counts_);
     return DROPBLOCK_OK;
 }
 
