@@ -1845,10 +1845,13 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
             return;
         }
 #endif
+        if (op->copy) { /* a branch-free loop the compiler vectorises */
+            for (k = 0; k < len; ++k) yh[k] = (uint16_t)(xh[k] & (0u - (unsigned)((w >> k) & 1u)));
+            return;
+        }
         for (k = 0; k < len; ++k) {
-            uint16_t v = op->copy ? xh[k]
-                         : op->kind == DROPBLOCK_F16 ? dropblock__half_scaled(xh[k], op->s)
-                                                     : dropblock__bf16_scaled(xh[k], op->s);
+            uint16_t v = op->kind == DROPBLOCK_F16 ? dropblock__half_scaled(xh[k], op->s)
+                                                   : dropblock__bf16_scaled(xh[k], op->s);
             yh[k] = (uint16_t)(v & (0u - (unsigned)((w >> k) & 1u)));
         }
         return;
