@@ -50,7 +50,7 @@ def test_with_noise_fills_the_dropped_blocks_and_keeps_the_rest_unscaled():
     dropped = dropblock.forward(x, 0.8, 5, seed=1, stream=1, seed_anywhere=True, scale="none") == 0
     assert torch.equal(y[~dropped], x[~dropped])
     noise = y[dropped]
-    assert noise.numel() > 10000
+    assert noise.numel() > 5000
     assert abs(noise.mean().item()) < 0.05 and abs(noise.std().item() - 1) < 0.05
 
 
