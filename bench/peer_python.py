@@ -12,16 +12,14 @@ torch.get_num_threads() and splits the work over the library's threads.
 Each case runs in a fresh process, as in peer_torchvision.py, for the same
 reason (malloc's adaptive mmap threshold).
 """
-import argparse
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
 
-from peer_torchvision import DEFAULT_CASES, KEEP, load_torch, median_ns, peer_call  # noqa: E402
+from peer_torchvision import DEFAULT_CASES, KEEP, load_torch, median_ns, parse_args, peer_call, run_child  # noqa: E402
 
 THREADS = (1, 2)
 
@@ -57,12 +55,8 @@ def time_one(spec, reps, warmup):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reps", type=int, default=11, help="timed repetitions per case (default 11)")
-    parser.add_argument("--quick", action="store_true", help="1 repetition, no warm-up")
-    parser.add_argument("--one", metavar="KIND,N,H,W,C,BLOCK", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    reps, warmup = (1, 0) if args.quick else (max(1, args.reps), 2)
+    args = parse_args(__doc__, with_csv=False)
+    reps, warmup = args.reps, args.warmup
     if args.one:
         time_one(args.one, reps, warmup)
         return 0
@@ -77,9 +71,7 @@ def main():
     print(header)
     speedups = {threads: [] for threads in THREADS}
     for case, kind, n, h, w, c, block in DEFAULT_CASES:
-        spec = f"{kind},{n},{h},{w},{c},{block}"
-        cmd = [sys.executable, __file__, "--one", spec, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
-        times = [float(t) for t in subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()]
+        times = run_child(__file__, f"{kind},{n},{h},{w},{c},{block}", args)
         line = f"{case:<10} {f'{n}x{h}x{w}x{c}':<14} {block:>5}"
         for k, threads in enumerate(THREADS):
             peer, ours = times[2 * k], times[2 * k + 1]

@@ -25,38 +25,33 @@ static dropblock_tensor dropblock_darknet_tensor(const layer *l, float *data)
     return dropblock_tensor_nchw(data, DROPBLOCK_F32, l->batch, l->out_c, l->out_h, l->out_w);
 }
 
-static void dropblock_darknet_fail(const char *call, dropblock_status status)
+/* Forward (backward 0) or backward of the layer, in place on data, as
+   darknet's dropout runs: l.output and l.delta are the previous layer's,
+   which is what net.input and net.delta point at when darknet calls. */
+static void dropblock_darknet_apply(const layer *l, const network *net, float *data, int backward)
 {
-    fprintf(stderr, "dropblock_darknet: %s: %s\n", call, dropblock_status_string(status));
-    exit(EXIT_FAILURE);
+    const dropblock_darknet_state *state = (const dropblock_darknet_state *)(void *)l->rand;
+    void *workspace = (char *)l->rand + DROPBLOCK_DARKNET_HEADER;
+    dropblock_tensor t = dropblock_darknet_tensor(l, data);
+    uint64_t step = (uint64_t)*net->seen;
+    dropblock_status status =
+        backward ? dropblock_backward_tensor(&state->cfg, step, &t, &t, workspace, state->workspace_bytes, NULL)
+                 : dropblock_forward_tensor(&state->cfg, step, &t, &t, workspace, state->workspace_bytes, NULL, NULL);
+    if (status != DROPBLOCK_OK) {
+        /* attach validated the layer; only a resized network gets here */
+        fprintf(stderr, "dropblock_darknet: layer %d: %s\n", net->index, dropblock_status_string(status));
+        exit(EXIT_FAILURE);
+    }
 }
 
-/* forward and backward run in place, as darknet's dropout does: l.output and
-   l.delta are the previous layer's, which is what net.input and net.delta
-   point at when darknet calls them. */
 static void dropblock_darknet_forward(layer l, network net)
 {
-    const dropblock_darknet_state *state = (const dropblock_darknet_state *)(void *)l.rand;
-    dropblock_tensor x;
-    dropblock_status status;
-    if (!net.train) return;
-    x = dropblock_darknet_tensor(&l, net.input);
-    status = dropblock_forward_tensor(&state->cfg, (uint64_t)*net.seen, &x, &x,
-                                      (char *)l.rand + DROPBLOCK_DARKNET_HEADER, state->workspace_bytes, NULL,
-                                      NULL);
-    if (status != DROPBLOCK_OK) dropblock_darknet_fail("dropblock_forward_tensor", status);
+    if (net.train) dropblock_darknet_apply(&l, &net, net.input, 0);
 }
 
 static void dropblock_darknet_backward(layer l, network net)
 {
-    const dropblock_darknet_state *state = (const dropblock_darknet_state *)(void *)l.rand;
-    dropblock_tensor dy;
-    dropblock_status status;
-    if (!net.delta) return;
-    dy = dropblock_darknet_tensor(&l, net.delta);
-    status = dropblock_backward_tensor(&state->cfg, (uint64_t)*net.seen, &dy, &dy,
-                                       (char *)l.rand + DROPBLOCK_DARKNET_HEADER, state->workspace_bytes, NULL);
-    if (status != DROPBLOCK_OK) dropblock_darknet_fail("dropblock_backward_tensor", status);
+    if (net.delta) dropblock_darknet_apply(&l, &net, net.delta, 1);
 }
 
 const dropblock_config *dropblock_darknet_config(const layer *l)
