@@ -3,7 +3,7 @@
 torch against torchvision.ops.drop_block2d, in the same process, with one
 thread and with two, on the peer cases of peer_torchvision.py.
 
-usage: DROPBLOCK_LIBRARY=build/bench/src/libdropblock.so /usr/bin/python3 bench/peer_python.py [--reps N] [--quick]
+usage: DROPBLOCK_LIBRARY=build/shared/src/libdropblock.so /usr/bin/python3 bench/peer_python.py [--reps N] [--quick]
 
 Ours is dropblock.torch.drop_block(x, p, block, fast=False): the autograd
 Function a model calls, valid seeds, one map per (n, c), batch scale, as
