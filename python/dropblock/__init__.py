@@ -10,8 +10,8 @@ dimensions, in any strides (channels_last, slices): the library reads it in
 place through DLPack, nothing is copied. layout="NHWC" reads the dimensions
 as (N, H, W, C) / (N, D, H, W, C) instead. The mask is a pure function of
 (seed, step, stream) and the shape, so backward regenerates it.
-dropblock.torch has the autograd Function and the DropBlock2d / DropBlock3d
-modules.
+forward() and backward() are plain calls, outside autograd: dropblock.torch
+has the autograd Function and the DropBlock2d / DropBlock3d modules.
 
 The library is found through the environment variable DROPBLOCK_LIBRARY (a
 path to libdropblock.so: only that file is tried), else next to this

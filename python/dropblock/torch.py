@@ -15,9 +15,10 @@ gamma_scale multiplies drop_prob, as it multiplies timm's gamma.
 Each training forward draws a fresh mask: the module's step counter advances
 by one. The backward regenerates the mask from (seed, step, stream), so
 nothing but those scalars is saved for it. eval() makes the module the
-identity. seed, stream and step are plain attributes and part of the
-state_dict, so deepcopy (timm's model EMA), pickle and checkpoints continue
-with the same next mask.
+identity. seed, stream and step are plain attributes, so deepcopy (timm's
+model EMA) and pickle continue with the same next mask. They are not in the
+state_dict, so checkpoints made with timm's DropBlock2d (which has none)
+load unchanged; to resume the exact mask sequence, save and restore them.
 """
 import itertools
 
@@ -93,12 +94,6 @@ class _DropBlockNd(torch.nn.Module):
                        scale=self.scale, exact_rate=self.exact_rate, threads=self.threads)
         self.step += 1
         return y
-
-    def get_extra_state(self):
-        return {"seed": self.seed, "stream": self.stream, "step": self.step}
-
-    def set_extra_state(self, state):
-        self.seed, self.stream, self.step = state["seed"], state["stream"], state["step"]
 
     def extra_repr(self):
         return (f"drop_prob={self.drop_prob}, block_size={self.block_size}, fast={self.fast}, "
