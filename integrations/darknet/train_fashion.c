@@ -1,4 +1,6 @@
 /* Trains darknet on Fashion-MNIST with a DropBlock layer and checks it:
+     0. dropblock_darknet_attach refuses a .cfg that does not fit the network
+        or asks for an invalid block, and then changes no layer;
      1. called as darknet calls it, the layer's forward zeroes exactly the
         library's mask (dropblock_forward's keep_mask, 1.x API) and scales
         the rest by the library's factor; its backward does the same to the
@@ -185,6 +187,59 @@ static int mask_in_training(const network *net, int index)
     return ok;
 }
 
+/* A copy of the cfg text with the first `find` replaced by `replace` (or cut
+   there when replace is NULL), written to path. */
+static void write_variant(const char *text, const char *find, const char *replace, const char *path)
+{
+    const char *at = strstr(text, find);
+    FILE *file = fopen(path, "w");
+    if (!at || !file) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(EXIT_FAILURE);
+    }
+    fwrite(text, 1, (size_t)(at - text), file);
+    if (replace) fprintf(file, "%s%s", replace, at + strlen(find));
+    fclose(file);
+}
+
+/* Check 0: a .cfg that does not fit the network is refused (-1) and leaves
+   every layer as darknet made it. The variants go to the working directory. */
+static void check_attach_refusals(network *net, const char *cfg_path)
+{
+    static const struct { const char *find, *replace, *what; } variants[] = {
+        {"block_size=5", "block_size=0", "block_size=0"},
+        {"[maxpool]", "[maxpool]\nblock_size=3", "a block_size outside [dropout]"},
+        {"[softmax]", NULL, "a file with fewer layers than the network"},
+        {"probability=0.15", "probability=0.15\nblock_size=5x", "a block_size that is not a number"},
+    };
+    const char *path = "dropblock_darknet_variant.cfg";
+    char *text = (char *)calloc(1 << 16, 1), what[160];
+    FILE *file = fopen(cfg_path, "r");
+    float probability;
+    size_t i;
+    int j;
+    if (!text || !file || fread(text, 1, (1 << 16) - 1, file) == 0) exit(EXIT_FAILURE);
+    fclose(file);
+    for (i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        int unchanged = 1;
+        write_variant(text, variants[i].find, variants[i].replace, path);
+        snprintf(what, sizeof what, "refused, and no layer changed: %s", variants[i].what);
+        unchanged = dropblock_darknet_attach(net, path, 7) == -1;
+        for (j = 0; j < net->n; j++) unchanged &= dropblock_darknet_config(&net->layers[j]) == NULL;
+        check(unchanged, what);
+    }
+    remove(path);
+    free(text);
+    /* what the library validates: a probability outside [0, 1] (darknet's parser takes any) */
+    j = 0;
+    while (net->layers[j].type != DROPOUT) j++;
+    probability = net->layers[j].probability;
+    net->layers[j].probability = 1.5f;
+    check(dropblock_darknet_attach(net, cfg_path, 7) == -1 && dropblock_darknet_config(&net->layers[j]) == NULL,
+          "refused, and no layer changed: probability=1.5 (the library's keep_prob check)");
+    net->layers[j].probability = probability;
+}
+
 int main(int argc, char **argv)
 {
     unsigned char *train_images, *train_labels, *test_images, *test_labels;
@@ -206,6 +261,7 @@ int main(int argc, char **argv)
         return SKIP;
     }
     net = parse_network_cfg(argv[1]);
+    check_attach_refusals(net, argv[1]);
     check(dropblock_darknet_attach(net, argv[1], 7) == 1, "one [dropout] layer became DropBlock");
     index = dropblock_layer_index(net);
     if (index < 0) return EXIT_FAILURE;
