@@ -48,8 +48,10 @@ def _load():
         except OSError as err:
             tried.append(f"  {how}: {path}: {err}")
             continue
-        if not hasattr(lib, "dropblock_tensor_from_dlpack"):
-            tried.append(f"  {how}: {path}: no dropblock_tensor_from_dlpack (not a 2.0 build with DLPack)")
+        missing = [name for name in ("dropblock_tensor_from_dlpack", "dropblock_pthread_parallel_for")
+                   if not hasattr(lib, name)]
+        if missing:
+            tried.append(f"  {how}: {path}: lacks {', '.join(missing)} (not this project's src/ build of 2.0)")
             continue
         return lib
     raise LibraryNotFound("libdropblock.so not found (build it with cmake -DDROPBLOCK_BUILD_SHARED=ON "
