@@ -714,83 +714,6 @@ DROPBLOCK__INTERNAL uint64_t dropblock__word(uint64_t key, uint64_t k) {
     return dropblock__mix(dropblock__word_input(key, k));
 }
 
-/* P(one) = t / 2^32; t = 2^32 means always. p * 2^32 is exact, so this is a
-   plain truncation with no rounding a compiler could change. */
-DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
-    uint64_t u;
-    memcpy(&u, &p, sizeof u); /* NaN and negatives by their bits (see dropblock__unit_float) */
-    if ((u >> 63) || u > UINT64_C(0x7FF0000000000000) || u == 0) return 0;
-    if (p >= 1.0) return UINT64_C(1) << 32;
-    return (uint64_t)(p * 4294967296.0);
-}
-
-/* Which lanes of `live` draw a one in the group whose words start at
-   counter c: lane L is one iff its 32-bit U (bit 31-k = bit L of word c+k)
-   is below t. Walks the bits of U and t from the top: at level k a lane
-   still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
-   stays undecided only if its bit equals t's. Drawing more levels than
-   needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
-   (almost always needed) are drawn without branches (and eight groups at a
-   time where AVX-512 is available), then the walk stops as soon as no lane
-   is undecided or t has no set bit left. */
-#define DROPBLOCK__EAGER 8u
-
-/* One level: bit k of t against word w (input x) for the open lanes. */
-DROPBLOCK__INTERNAL void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t *ones, uint64_t *open) {
-    uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
-    *ones |= *open & ~w & tk;
-    *open &= ~(w ^ tk);
-}
-
-/* Levels k .. 31 of a group; x = key + (c + k + 1) * G is word c+k's input. */
-DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64_t t, uint64_t ones, uint64_t open) {
-    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN)
-        dropblock__level(x, k, t, &ones, &open);
-    return ones;
-}
-
-DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
-    uint64_t ones = 0, open = live, x = dropblock__word_input(key, c);
-    unsigned k;
-    if (t >> 32) return live;
-    for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
-    return dropblock__draw_rest(x, k, t, ones, open);
-}
-
-#ifdef DROPBLOCK__AVX512
-/* Groups g .. g+7 (all lanes live), the eager levels in 512-bit lanes;
-   vector levels are cheap, so more of them leave fewer groups to finish
-   one by one. Written with the compilers' vector extensions rather than
-   intrinsics: gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in
-   C++ (GCC bug 105593). */
-#define DROPBLOCK__EAGER_AVX512 12u
-typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
-#define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
-__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
-                                                                                uint64_t out[8]) {
-    const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
-    const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
-    const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
-    dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
-    uint64_t o[8], op[8];
-    unsigned k, i;
-    for (i = 0; i < 8; ++i) x[i] = x0 + i * step; /* lane i: key + ((g + i) * 32 + 1) * G */
-    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x += gold) {
-        const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
-        const dropblock__v8 tk = DROPBLOCK__V8(tb);
-        dropblock__v8 z = (x ^ (x >> 30)) * m1;
-        z = (z ^ (z >> 27)) * m2;
-        z ^= z >> 31;
-        ones |= ~z & open & tk;
-        open &= ~(z ^ tk);
-    }
-    memcpy(o, &ones, sizeof o);
-    memcpy(op, &open, sizeof op);
-    for (i = 0; i < 8; ++i)
-        out[i] = op[i] ? dropblock__draw_rest(dropblock__word_input(key, (g + i) * 32u + k), k, t, o[i], op[i]) : o[i];
-}
-#endif
-
 /* ---- geometry and validation ---------------------------------------------- */
 
 /* a * b into *r unless it overflows size_t. */
@@ -933,12 +856,132 @@ DROPBLOCK__INTERNAL double dropblock__gamma(double keep_prob, const dropblock__g
     return gamma < 0.0 ? 0.0 : (gamma > 1.0 ? 1.0 : gamma);
 }
 
+/* ---- validating tensors and parts ---------------------------------------- */
+
+#define DROPBLOCK__KEEP 4 /* internal "type" of the 1.x keep-mask bytes: 1 kept, 0 dropped */
+
+DROPBLOCK__INTERNAL size_t dropblock__dtype_size(int dtype) {
+    switch (dtype) {
+    case DROPBLOCK_F32: return 4;
+    case DROPBLOCK_F16:
+    case DROPBLOCK_BF16: return 2;
+    case DROPBLOCK_F64: return 8;
+    case DROPBLOCK__KEEP: return 1;
+    default: return 0;
+    }
+}
+
+DROPBLOCK__INTERNAL float dropblock__float_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+DROPBLOCK__INTERNAL uint32_t dropblock__bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Address ranges [a, a+na) and [b, b+nb) intersect. */
+DROPBLOCK__INTERNAL int dropblock__overlap(const void *a, size_t na, const void *b, size_t nb) {
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    if (!a || !b || na == 0 || nb == 0) return 0;
+    return pb >= pa ? pb - pa < na : pa - pb < nb; /* differences: sums could wrap */
+}
+
+DROPBLOCK__INTERNAL void dropblock__dims(const dropblock_tensor *t, int dims[5]) {
+    dims[0] = t->n; dims[1] = t->d; dims[2] = t->h; dims[3] = t->w; dims[4] = t->c;
+}
+
+/* The part's share [lo, hi) of count items: parts of nearly equal size. */
+DROPBLOCK__INTERNAL void dropblock__cut(size_t count, int part, int parts, size_t *lo, size_t *hi) {
+    size_t q = count / (size_t)parts, r = count % (size_t)parts, p = (size_t)part;
+    *lo = p * q + (p < r ? p : r);
+    *hi = *lo + q + (p < r ? 1 : 0);
+}
+
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_part(int part, int parts) {
+    return parts < 1 || part < 0 || part >= parts ? DROPBLOCK_ERR_PART : DROPBLOCK_OK;
+}
+
+/* Checks a tensor descriptor and gives the bytes its elements span. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_tensor(const dropblock_tensor *t, size_t *span) {
+    const ptrdiff_t st[5] = {t->stride_n, t->stride_d, t->stride_h, t->stride_w, t->stride_c};
+    int dims[5], order[5], k, j, used = 0;
+    size_t es, total, last = 0, reach = 1;
+    dropblock_status s;
+    if (!t->data) return DROPBLOCK_ERR_NULL;
+    if ((unsigned)t->dtype > (unsigned)DROPBLOCK_F64) return DROPBLOCK_ERR_DTYPE;
+    es = dropblock__dtype_size(t->dtype);
+    dropblock__dims(t, dims);
+    s = dropblock__count(dims, es, &total);
+    if (s != DROPBLOCK_OK) return s;
+    if (t->n_offset < 0) return DROPBLOCK_ERR_SHAPE;
+    for (k = 0; k < 5; ++k)
+        if (st[k] < 0) return DROPBLOCK_ERR_STRIDE;
+    for (k = 0; k < 5; ++k) { /* the last element's offset, in bytes too, fits ptrdiff_t */
+        size_t term;
+        if (!dropblock__mul_ok((size_t)(dims[k] - 1), (size_t)st[k], &term) || term > (size_t)PTRDIFF_MAX - last)
+            return DROPBLOCK_ERR_OVERFLOW;
+        last += term;
+    }
+    if (last >= (size_t)PTRDIFF_MAX / es) return DROPBLOCK_ERR_OVERFLOW;
+    for (k = 0; k < 5; ++k) { /* the dimensions of size > 1, by stride */
+        if (dims[k] == 1) continue;
+        for (j = used++; j > 0 && st[order[j - 1]] > st[k]; --j) order[j] = order[j - 1];
+        order[j] = k;
+    }
+    for (j = 0; j < used; ++j) {
+        if ((size_t)st[order[j]] < reach) return DROPBLOCK_ERR_STRIDE;
+        reach += (size_t)(dims[order[j]] - 1) * (size_t)st[order[j]];
+    }
+    if ((uintptr_t)t->data % es) return DROPBLOCK_ERR_STRIDE;
+    *span = (last + 1) * es;
+    return DROPBLOCK_OK;
+}
+
+DROPBLOCK__INTERNAL int dropblock__same_sizes(const dropblock_tensor *a, const dropblock_tensor *b) {
+    return a->n == b->n && a->d == b->d && a->h == b->h && a->w == b->w && a->c == b->c && a->n_offset == b->n_offset;
+}
+
+/* x and y describe the same elements at the same addresses (in place). */
+DROPBLOCK__INTERNAL int dropblock__same_view(const dropblock_tensor *x, const dropblock_tensor *y) {
+    return x->data == y->data && (x->n == 1 || x->stride_n == y->stride_n) &&
+           (x->d == 1 || x->stride_d == y->stride_d) && (x->h == 1 || x->stride_h == y->stride_h) &&
+           (x->w == 1 || x->stride_w == y->stride_w) && (x->c == 1 || x->stride_c == y->stride_c);
+}
+
+/* Checks an input/output pair: each valid, one dtype, the same sizes and
+   window, and in place or apart. span: the bytes y spans. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_pair(const dropblock_tensor *x, const dropblock_tensor *y,
+                                                           size_t *xspan, size_t *yspan) {
+    dropblock_status st = dropblock__check_tensor(x, xspan);
+    if (st == DROPBLOCK_OK) st = dropblock__check_tensor(y, yspan);
+    if (st != DROPBLOCK_OK) return st;
+    if (x->dtype != y->dtype) return DROPBLOCK_ERR_DTYPE;
+    if (!dropblock__same_sizes(x, y)) return DROPBLOCK_ERR_SHAPE;
+    if (!dropblock__same_view(x, y) && dropblock__overlap(x->data, *xspan, y->data, *yspan))
+        return DROPBLOCK_ERR_OVERLAP;
+    return DROPBLOCK_OK;
+}
+
 /* ---- the exact seed threshold ----------------------------------------------
    t = floor(gamma * 2^32) decides every seed, so it is computed in integer
    arithmetic: no compiler, FMA contraction or x87 excess precision can move
    it by one. With K = keep_prob * 2^32 (rounded to an integer, exact for
    keep_prob >= 2^-8) it is t = floor((2^32 - K) * map / (area * valid)),
    capped at 2^32; the numerator fits in 97 bits and the denominator in 128. */
+
+/* P(one) = t / 2^32; t = 2^32 means always. p * 2^32 is exact, so this is a
+   plain truncation with no rounding a compiler could change. */
+DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
+    uint64_t u;
+    memcpy(&u, &p, sizeof u); /* NaN and negatives by their bits (see dropblock__unit_float) */
+    if ((u >> 63) || u > UINT64_C(0x7FF0000000000000) || u == 0) return 0;
+    if (p >= 1.0) return UINT64_C(1) << 32;
+    return (uint64_t)(p * 4294967296.0);
+}
 
 typedef struct dropblock__u128 {
     uint64_t hi, lo;
@@ -1005,13 +1048,6 @@ DROPBLOCK__INTERNAL uint64_t dropblock__paper_threshold(float keep_prob, const d
         }
     }
     return q > (UINT64_C(1) << 32) ? UINT64_C(1) << 32 : q;
-}
-
-/* Address ranges [a, a+na) and [b, b+nb) intersect. */
-DROPBLOCK__INTERNAL int dropblock__overlap(const void *a, size_t na, const void *b, size_t nb) {
-    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-    if (!a || !b || na == 0 || nb == 0) return 0;
-    return pb >= pa ? pb - pa < na : pa - pb < nb; /* differences: sums could wrap */
 }
 
 /* ---- expected kept fraction ------------------------------------------------ */
@@ -1165,6 +1201,73 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
 }
 
 /* ---- drawing the seeds ------------------------------------------------------ */
+
+/* Which lanes of `live` draw a one in the group whose words start at
+   counter c: lane L is one iff its 32-bit U (bit 31-k = bit L of word c+k)
+   is below t. Walks the bits of U and t from the top: at level k a lane
+   still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
+   stays undecided only if its bit equals t's. Drawing more levels than
+   needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
+   (almost always needed) are drawn without branches (and eight groups at a
+   time where AVX-512 is available), then the walk stops as soon as no lane
+   is undecided or t has no set bit left. */
+#define DROPBLOCK__EAGER 8u
+
+/* One level: bit k of t against word w (input x) for the open lanes. */
+DROPBLOCK__INTERNAL void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t *ones, uint64_t *open) {
+    uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+    *ones |= *open & ~w & tk;
+    *open &= ~(w ^ tk);
+}
+
+/* Levels k .. 31 of a group; x = key + (c + k + 1) * G is word c+k's input. */
+DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64_t t, uint64_t ones, uint64_t open) {
+    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN)
+        dropblock__level(x, k, t, &ones, &open);
+    return ones;
+}
+
+DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
+    uint64_t ones = 0, open = live, x = dropblock__word_input(key, c);
+    unsigned k;
+    if (t >> 32) return live;
+    for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
+    return dropblock__draw_rest(x, k, t, ones, open);
+}
+
+#ifdef DROPBLOCK__AVX512
+/* Groups g .. g+7 (all lanes live), the eager levels in 512-bit lanes;
+   vector levels are cheap, so more of them leave fewer groups to finish
+   one by one. Written with the compilers' vector extensions rather than
+   intrinsics: gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in
+   C++ (GCC bug 105593). */
+#define DROPBLOCK__EAGER_AVX512 12u
+typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
+#define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
+__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
+                                                                                uint64_t out[8]) {
+    const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
+    const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
+    const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
+    dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
+    uint64_t o[8], op[8];
+    unsigned k, i;
+    for (i = 0; i < 8; ++i) x[i] = x0 + i * step; /* lane i: key + ((g + i) * 32 + 1) * G */
+    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x += gold) {
+        const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+        const dropblock__v8 tk = DROPBLOCK__V8(tb);
+        dropblock__v8 z = (x ^ (x >> 30)) * m1;
+        z = (z ^ (z >> 27)) * m2;
+        z ^= z >> 31;
+        ones |= ~z & open & tk;
+        open &= ~(z ^ tk);
+    }
+    memcpy(o, &ones, sizeof o);
+    memcpy(op, &open, sizeof op);
+    for (i = 0; i < 8; ++i)
+        out[i] = op[i] ? dropblock__draw_rest(dropblock__word_input(key, (g + i) * 32u + k), k, t, o[i], op[i]) : o[i];
+}
+#endif
 
 /* The last eight seed groups drawn, so that consecutive words of a row (and
    consecutive rows) share their boundary groups instead of drawing them
@@ -1484,31 +1587,6 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
    The 16-bit conversions are integer code, identical on every platform; the
    x86 F16C path below computes the same bits (tests compare all 65536). */
 
-#define DROPBLOCK__KEEP 4 /* internal "type" of the 1.x keep-mask bytes: 1 kept, 0 dropped */
-
-DROPBLOCK__INTERNAL size_t dropblock__dtype_size(int dtype) {
-    switch (dtype) {
-    case DROPBLOCK_F32: return 4;
-    case DROPBLOCK_F16:
-    case DROPBLOCK_BF16: return 2;
-    case DROPBLOCK_F64: return 8;
-    case DROPBLOCK__KEEP: return 1;
-    default: return 0;
-    }
-}
-
-DROPBLOCK__INTERNAL float dropblock__float_of(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-DROPBLOCK__INTERNAL uint32_t dropblock__bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
 /* binary16 to float, exactly. */
 DROPBLOCK__INTERNAL float dropblock__half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
@@ -1649,6 +1727,36 @@ __attribute__((target("avx512f"))) static void dropblock__f64_64_avx512(const do
         _mm512_storeu_pd(y + 8 * q, copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs));
     }
 }
+
+/* 64 bfloat16 elements: widen, multiply, round to nearest even in integer
+   lanes (as dropblock__bf16_scaled), a NaN only made quiet, then the mask.
+   Vector extensions, not intrinsics, for the reason given at the draw. */
+typedef uint32_t dropblock__v16u __attribute__((vector_size(64)));
+typedef float dropblock__v16f __attribute__((vector_size(64)));
+typedef uint16_t dropblock__v16h __attribute__((vector_size(32)));
+#define DROPBLOCK__V16(v) {(v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v)}
+__attribute__((target("avx512f"))) static void dropblock__bf16_64_avx512(const uint16_t *x, uint16_t *y, uint64_t w,
+                                                                        float s) {
+    const dropblock__v16f vs = DROPBLOCK__V16(s);
+    const dropblock__v16u lane = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u};
+    const dropblock__v16u abs = DROPBLOCK__V16(0x7FFFu), inf = DROPBLOCK__V16(0x7F80u), quiet = DROPBLOCK__V16(0x40u);
+    const dropblock__v16u half = DROPBLOCK__V16(0x7FFFu), one = DROPBLOCK__V16(1u), zero = DROPBLOCK__V16(0u);
+    unsigned q;
+    for (q = 0; q < 4; ++q) {
+        const dropblock__v16u bits = DROPBLOCK__V16((uint32_t)((w >> (16 * q)) & 0xFFFFu));
+        dropblock__v16h h;
+        dropblock__v16u b, p, r, nan, kept;
+        memcpy(&h, x + 16 * q, sizeof h);
+        b = __builtin_convertvector(h, dropblock__v16u);
+        p = (dropblock__v16u)((dropblock__v16f)(b << 16) * vs);
+        r = (p + half + ((p >> 16) & one)) >> 16;
+        nan = (dropblock__v16u)((b & abs) > inf);
+        kept = (dropblock__v16u)((lane & bits) != zero);
+        r = ((r & ~nan) | ((b | quiet) & nan)) & kept;
+        h = __builtin_convertvector(r, dropblock__v16h);
+        memcpy(y + 16 * q, &h, sizeof h);
+    }
+}
 #endif
 
 #ifdef DROPBLOCK__F16C
@@ -1709,6 +1817,12 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
 #ifdef DROPBLOCK__F16C
         if (op->kind == DROPBLOCK_F16 && op->f16c && len == 64 && !op->copy) {
             dropblock__f16_64_f16c(xh, yh, w, op->s);
+            return;
+        }
+#endif
+#ifdef DROPBLOCK__AVX512
+        if (op->kind == DROPBLOCK_BF16 && op->avx512 && len == 64 && !op->copy) {
+            dropblock__bf16_64_avx512(xh, yh, w, op->s);
             return;
         }
 #endif
@@ -1992,10 +2106,6 @@ DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
 }
 #endif
 
-DROPBLOCK__INTERNAL void dropblock__dims(const dropblock_tensor *t, int dims[5]) {
-    dims[0] = t->n; dims[1] = t->d; dims[2] = t->h; dims[3] = t->w; dims[4] = t->c;
-}
-
 /* Workspace bytes of a mask over checked sizes, whatever the config
    shares (the largest of its four layouts); 0 if that overflows. */
 DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
@@ -2153,78 +2263,6 @@ DROPBLOCK__INTERNAL double dropblock__scale(const dropblock_mask *m, const dropb
     default: return 1.0;
     }
     return kept ? (double)total / (double)kept : 0.0;
-}
-
-/* The part's share [lo, hi) of count items: parts of nearly equal size. */
-DROPBLOCK__INTERNAL void dropblock__cut(size_t count, int part, int parts, size_t *lo, size_t *hi) {
-    size_t q = count / (size_t)parts, r = count % (size_t)parts, p = (size_t)part;
-    *lo = p * q + (p < r ? p : r);
-    *hi = *lo + q + (p < r ? 1 : 0);
-}
-
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_part(int part, int parts) {
-    return parts < 1 || part < 0 || part >= parts ? DROPBLOCK_ERR_PART : DROPBLOCK_OK;
-}
-
-/* Checks a tensor descriptor and gives the bytes its elements span. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_tensor(const dropblock_tensor *t, size_t *span) {
-    const ptrdiff_t st[5] = {t->stride_n, t->stride_d, t->stride_h, t->stride_w, t->stride_c};
-    int dims[5], order[5], k, j, used = 0;
-    size_t es, total, last = 0, reach = 1;
-    dropblock_status s;
-    if (!t->data) return DROPBLOCK_ERR_NULL;
-    if ((unsigned)t->dtype > (unsigned)DROPBLOCK_F64) return DROPBLOCK_ERR_DTYPE;
-    es = dropblock__dtype_size(t->dtype);
-    dropblock__dims(t, dims);
-    s = dropblock__count(dims, es, &total);
-    if (s != DROPBLOCK_OK) return s;
-    if (t->n_offset < 0) return DROPBLOCK_ERR_SHAPE;
-    for (k = 0; k < 5; ++k)
-        if (st[k] < 0) return DROPBLOCK_ERR_STRIDE;
-    for (k = 0; k < 5; ++k) { /* the last element's offset, in bytes too, fits ptrdiff_t */
-        size_t term;
-        if (!dropblock__mul_ok((size_t)(dims[k] - 1), (size_t)st[k], &term) || term > (size_t)PTRDIFF_MAX - last)
-            return DROPBLOCK_ERR_OVERFLOW;
-        last += term;
-    }
-    if (last >= (size_t)PTRDIFF_MAX / es) return DROPBLOCK_ERR_OVERFLOW;
-    for (k = 0; k < 5; ++k) { /* the dimensions of size > 1, by stride */
-        if (dims[k] == 1) continue;
-        for (j = used++; j > 0 && st[order[j - 1]] > st[k]; --j) order[j] = order[j - 1];
-        order[j] = k;
-    }
-    for (j = 0; j < used; ++j) {
-        if ((size_t)st[order[j]] < reach) return DROPBLOCK_ERR_STRIDE;
-        reach += (size_t)(dims[order[j]] - 1) * (size_t)st[order[j]];
-    }
-    if ((uintptr_t)t->data % es) return DROPBLOCK_ERR_STRIDE;
-    *span = (last + 1) * es;
-    return DROPBLOCK_OK;
-}
-
-DROPBLOCK__INTERNAL int dropblock__same_sizes(const dropblock_tensor *a, const dropblock_tensor *b) {
-    return a->n == b->n && a->d == b->d && a->h == b->h && a->w == b->w && a->c == b->c && a->n_offset == b->n_offset;
-}
-
-/* x and y describe the same elements at the same addresses (in place). */
-DROPBLOCK__INTERNAL int dropblock__same_view(const dropblock_tensor *x, const dropblock_tensor *y) {
-    return x->data == y->data && (x->n == 1 || x->stride_n == y->stride_n) &&
-           (x->d == 1 || x->stride_d == y->stride_d) && (x->h == 1 || x->stride_h == y->stride_h) &&
-           (x->w == 1 || x->stride_w == y->stride_w) && (x->c == 1 || x->stride_c == y->stride_c);
-}
-
-/* Checks an input/output pair: each valid, one dtype, the same sizes and
-   window, and in place or apart. span: the bytes y spans. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_pair(const dropblock_tensor *x, const dropblock_tensor *y,
-                                                           size_t *xspan, size_t *yspan) {
-    dropblock_status st = dropblock__check_tensor(x, xspan);
-    if (st == DROPBLOCK_OK) st = dropblock__check_tensor(y, yspan);
-    if (st != DROPBLOCK_OK) return st;
-    if (x->dtype != y->dtype) return DROPBLOCK_ERR_DTYPE;
-    if (!dropblock__same_sizes(x, y)) return DROPBLOCK_ERR_SHAPE;
-    if (!dropblock__same_view(x, y) && dropblock__overlap(x->data, *xspan, y->data, *yspan))
-        return DROPBLOCK_ERR_OVERLAP;
-    return DROPBLOCK_OK;
 }
 
 /* Applies the built mask to tensor rows (sample, depth, row) of part `part`
