@@ -30,7 +30,7 @@
 #define ITERATIONS 300
 #define WINDOW 20
 #define MASK_STEPS 60
-#define PIXELS (28 * 28)
+#define PIXELS 784 /* 28 x 28 */
 #define CLASSES 10
 
 static int failures;
@@ -76,7 +76,7 @@ static void put_sample(const unsigned char *images, const unsigned char *labels,
                        float *truth)
 {
     int i;
-    for (i = 0; i < PIXELS; i++) input[i] = images[(size_t)index * PIXELS + i] / 255.0f;
+    for (i = 0; i < PIXELS; i++) input[i] = (float)images[(size_t)index * PIXELS + (size_t)i] / 255.0f;
     for (i = 0; i < CLASSES; i++) truth[i] = labels[index] == i ? 1.0f : 0.0f;
 }
 
@@ -275,8 +275,8 @@ int main(int argc, char **argv)
         float loss;
         for (b = 0; b < net->batch; b++) {
             lcg = lcg * 1664525u + 1013904223u;
-            put_sample(train_images, train_labels, (int)(lcg >> 8) % TRAIN_IMAGES, net->input + b * net->inputs,
-                       net->truth + b * net->truths);
+            put_sample(train_images, train_labels, (int)(lcg >> 8) % TRAIN_IMAGES,
+                       net->input + (size_t)b * (size_t)net->inputs, net->truth + (size_t)b * (size_t)net->truths);
         }
         loss = train_network_datum(net) / (float)net->batch;
         if (it < WINDOW) first += loss / WINDOW;
@@ -292,14 +292,16 @@ int main(int argc, char **argv)
     printf("      mean loss: first %d iterations %.4f, last %d %.4f\n", WINDOW, first, WINDOW, last);
     check(last <= 0.5 * first, "the loss goes down (last 20 iterations at most half the first 20)");
 
-    test_input = (float *)malloc((size_t)net->batch * PIXELS * sizeof(float));
+    test_input = (float *)malloc((size_t)net->batch * (size_t)PIXELS * sizeof(float));
     if (!test_input) return EXIT_FAILURE;
     tested = TEST_IMAGES / net->batch * net->batch;
     for (it = 0; it < tested; it += net->batch) {
         float truth[CLASSES], *out;
-        for (b = 0; b < net->batch; b++) put_sample(test_images, test_labels, it + b, test_input + b * PIXELS, truth);
+        for (b = 0; b < net->batch; b++)
+            put_sample(test_images, test_labels, it + b, test_input + (size_t)b * PIXELS, truth);
         out = network_predict(net, test_input); /* sets net->train = 0: DropBlock off */
-        for (b = 0; b < net->batch; b++) correct += max_index(out + b * CLASSES, CLASSES) == test_labels[it + b];
+        for (b = 0; b < net->batch; b++)
+            correct += max_index(out + (size_t)b * CLASSES, CLASSES) == test_labels[it + b];
     }
     printf("      test accuracy %.3f on %d images\n", (double)correct / tested, tested);
     check(correct > 0.7 * tested, "test accuracy above 70 %");
