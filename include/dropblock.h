@@ -1730,7 +1730,7 @@ __attribute__((target("avx512f"))) static void dropblock__f32_avx512(const float
                                                                     int copy, int stream, size_t len) {
     const __m512 vs = _mm512_set1_ps(s);
     const uint64_t live = dropblock__low_bits(len); /* a short run: masked loads and stores */
-    unsigned q;
+    size_t q;
     for (q = 0; q < 4 && 16 * q < len; ++q) {
         const __mmask16 m = (__mmask16)(w >> (16 * q)), l = (__mmask16)(live >> (16 * q));
         const __m512 v = _mm512_maskz_loadu_ps(l, x + 16 * q);
@@ -1746,7 +1746,7 @@ __attribute__((target("avx512f"))) static void dropblock__f64_avx512(const doubl
                                                                     double s, int copy, int stream, size_t len) {
     const __m512d vs = _mm512_set1_pd(s);
     const uint64_t live = dropblock__low_bits(len);
-    unsigned q;
+    size_t q;
     for (q = 0; q < 8 && 8 * q < len; ++q) {
         const __mmask8 m = (__mmask8)(w >> (8 * q)), l = (__mmask8)(live >> (8 * q));
         const __m512d v = _mm512_maskz_loadu_pd(l, x + 8 * q);
@@ -1771,7 +1771,7 @@ __attribute__((target("avx512f"))) static void dropblock__bf16_64_avx512(const u
     const dropblock__v16u lane = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u};
     const dropblock__v16u abs = DROPBLOCK__V16(0x7FFFu), inf = DROPBLOCK__V16(0x7F80u), quiet = DROPBLOCK__V16(0x40u);
     const dropblock__v16u half = DROPBLOCK__V16(0x7FFFu), one = DROPBLOCK__V16(1u), zero = DROPBLOCK__V16(0u);
-    unsigned q;
+    size_t q;
     for (q = 0; q < 4; ++q) {
         const dropblock__v16u bits = DROPBLOCK__V16((uint32_t)((w >> (16 * q)) & 0xFFFFu));
         dropblock__v16h h;
