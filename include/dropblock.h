@@ -757,7 +757,9 @@ typedef struct dropblock__geom {
    their size overflows. */
 DROPBLOCK__INTERNAL int dropblock__bands(size_t rows, size_t row_bits, size_t *band_rows, size_t *bands,
                                          size_t *band_words, size_t *words) {
-    size_t br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1, bits, last;
+    size_t br, bits, last;
+    if (rows == 0 || row_bits == 0) return 0; /* sizes are >= 1: never, but the analyzer cannot know */
+    br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1;
     if (br > rows) br = rows;
     if (!dropblock__mul_ok(br, row_bits, &bits) || bits > (size_t)-1 - 63) return 0;
     *band_rows = br;
