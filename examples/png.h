@@ -110,7 +110,7 @@ static void deflate_fixed(bitbuf *b, const unsigned char *d, size_t n) {
     if (b->bits) put_bits(b, 0, 8 - b->bits);
 }
 
-static uint32_t crc32(uint32_t crc, const unsigned char *p, size_t n) {
+static uint32_t png_crc32(uint32_t crc, const unsigned char *p, size_t n) {
     int k;
     crc = ~crc;
     while (n--)
@@ -118,17 +118,17 @@ static uint32_t crc32(uint32_t crc, const unsigned char *p, size_t n) {
     return ~crc;
 }
 
-static void put_be32(unsigned char *p, uint32_t v) {
+static void png_put_be32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16);
     p[2] = (unsigned char)(v >> 8);  p[3] = (unsigned char)v;
 }
 
 /* Length, type, data, CRC over type and data. */
-static int write_chunk(FILE *f, const char *type, const unsigned char *data, size_t n) {
+static int png_write_chunk(FILE *f, const char *type, const unsigned char *data, size_t n) {
     unsigned char head[8], tail[4];
-    put_be32(head, (uint32_t)n);
+    png_put_be32(head, (uint32_t)n);
     memcpy(head + 4, type, 4);
-    put_be32(tail, crc32(crc32(0, head + 4, 4), data, n));
+    png_put_be32(tail, png_crc32(png_crc32(0, head + 4, 4), data, n));
     return fwrite(head, 1, 8, f) == 8 && fwrite(data, 1, n, f) == n && fwrite(tail, 1, 4, f) == 4;
 }
 
@@ -155,13 +155,13 @@ static int write_png(const char *path, const canvas *cv) {
     z.p[z.n++] = 0x78; z.p[z.n++] = 0x01; /* zlib header: deflate, 32K window */
     deflate_fixed(&z, raw, raw_n);
     for (i = 0; i < raw_n; ++i) { a = (a + raw[i]) % 65521u; b = (b + a) % 65521u; } /* Adler-32 */
-    put_be32(z.p + z.n, (b << 16) | a);
+    png_put_be32(z.p + z.n, (b << 16) | a);
     z.n += 4;
-    put_be32(ihdr, (uint32_t)cv->w);
-    put_be32(ihdr + 4, (uint32_t)cv->h);
+    png_put_be32(ihdr, (uint32_t)cv->w);
+    png_put_be32(ihdr + 4, (uint32_t)cv->h);
     f = fopen(path, "wb");
-    ok = f && fwrite(signature, 1, 8, f) == 8 && write_chunk(f, "IHDR", ihdr, 13) &&
-         write_chunk(f, "IDAT", z.p, z.n) && write_chunk(f, "IEND", none, 0);
+    ok = f && fwrite(signature, 1, 8, f) == 8 && png_write_chunk(f, "IHDR", ihdr, 13) &&
+         png_write_chunk(f, "IDAT", z.p, z.n) && png_write_chunk(f, "IEND", none, 0);
     if (f && fclose(f) != 0) ok = 0;
     free(raw);
     free(z.p);
