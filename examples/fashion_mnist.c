@@ -410,14 +410,17 @@ static void backward_part(void *task, int part, int parts) {
     m->status[part] = dropblock_mask_backward(&m->mask, &m->y, &m->y, part, parts); /* in place */
 }
 
+static void need(dropblock_status st, const char *what) {
+    if (st != DROPBLOCK_OK) {
+        fprintf(stderr, "fashion_mnist: %s: %s\n", what, dropblock_status_string(st));
+        exit(2);
+    }
+}
+
 static void run_mask(const dropblock_executor *ex, dropblock_task_fn fn, mask_job *m, const char *what) {
     int k;
     ex->parallel_for(ex->pool, fn, m, ex->parts);
-    for (k = 0; k < ex->parts; ++k)
-        if (m->status[k] != DROPBLOCK_OK) {
-            fprintf(stderr, "fashion_mnist: %s: %s\n", what, dropblock_status_string(m->status[k]));
-            exit(2);
-        }
+    for (k = 0; k < ex->parts; ++k) need(m->status[k], what);
 }
 
 /* ---- training and evaluation ------------------------------------------------ */
@@ -470,20 +473,19 @@ static void train(thread_pool *pool, const dataset *train_set, const dataset *te
     const dropblock_executor ex = {pool_parallel_for, pool, THREADS};
     const int steps_per_epoch = r->n_train / BATCH, total_steps = steps_per_epoch * r->epochs;
     int *order = malloc(sizeof(int) * (size_t)r->n_train);
-    void *workspace = NULL;
+    void *workspace;
     size_t workspace_bytes = 0;
     dropblock_config cfg = dropblock_config_default();
     dropblock_rng rng;
     uint64_t step = 0;
     int epoch, k, b;
-    if (!order) exit(2);
     cfg.block_h = arm_blocks[arm];
     cfg.seed = (uint64_t)seed;
     drop.x = dropblock_tensor_nhwc(act.a2, DROPBLOCK_F32, BATCH, HALF, HALF, C2);
     drop.y = dropblock_tensor_nhwc(act.r2, DROPBLOCK_F32, BATCH, HALF, HALF, C2);
-    if (dropblock_mask_workspace_size(&drop.x, &workspace_bytes) != DROPBLOCK_OK ||
-        !(workspace = malloc(workspace_bytes)))
-        exit(2);
+    need(dropblock_mask_workspace_size(&drop.x, &workspace_bytes), "dropblock_mask_workspace_size");
+    workspace = malloc(workspace_bytes);
+    if (!order || !workspace) need(DROPBLOCK_ERR_OUT_OF_MEMORY, "training buffers");
     init_params((uint64_t)seed, params);
     memset(velocity, 0, sizeof velocity);
     dropblock_rng_init(&rng, (uint64_t)seed, 2);
@@ -514,8 +516,8 @@ static void train(thread_pool *pool, const dataset *train_set, const dataset *te
                 /* The step picks the schedule's keep_prob and a fresh mask. */
                 cfg.keep_prob = dropblock_keep_prob_linear(FINAL_KEEP_PROB, step,
                                                            (uint64_t)steps_per_epoch * r->ramp_epochs);
-                if (dropblock_mask_init(&drop.mask, &cfg, step, &drop.x, workspace, workspace_bytes) != DROPBLOCK_OK)
-                    exit(2);
+                need(dropblock_mask_init(&drop.mask, &cfg, step, &drop.x, workspace, workspace_bytes),
+                     "dropblock_mask_init");
                 run_mask(&ex, build_part, &drop, "dropblock_mask_build");
                 run_mask(&ex, forward_part, &drop, "dropblock_mask_forward");
             }
