@@ -34,7 +34,6 @@
 #include "dropblock.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,7 @@
 #include <zlib.h>
 
 #include "png.h"
+#include "pool.h"
 
 enum {
     SIDE = 28, PIX = SIDE * SIDE,   /* input images                        */
@@ -77,89 +77,6 @@ enum {
 
 static const char *const arm_names[ARMS] = {"none", "dropout", "dropblock"};
 static const int arm_blocks[ARMS] = {0, 1, DROPBLOCK_SIZE};
-
-/* ---- thread pool: the dropblock_executor of this program ----------------- */
-
-typedef struct {
-    pthread_t threads[THREADS - 1];
-    pthread_mutex_t lock;
-    pthread_cond_t start, done;
-    dropblock_task_fn fn;
-    void *task;
-    int parts, busy, quit;
-    unsigned long generation;
-} thread_pool;
-
-/* Worker w runs parts w, w + THREADS, ...; the caller is worker 0. */
-static void run_share(int worker, dropblock_task_fn fn, void *task, int parts) {
-    int k;
-    for (k = worker; k < parts; k += THREADS) fn(task, k, parts);
-}
-
-typedef struct { thread_pool *pool; int worker; } worker_arg;
-
-static void *worker_main(void *arg) {
-    thread_pool *p = ((worker_arg *)arg)->pool;
-    int worker = ((worker_arg *)arg)->worker;
-    unsigned long seen = 0;
-    for (;;) {
-        dropblock_task_fn fn;
-        void *task;
-        int parts;
-        pthread_mutex_lock(&p->lock);
-        while (p->generation == seen && !p->quit) pthread_cond_wait(&p->start, &p->lock);
-        if (p->quit) { pthread_mutex_unlock(&p->lock); return NULL; }
-        seen = p->generation;
-        fn = p->fn; task = p->task; parts = p->parts;
-        pthread_mutex_unlock(&p->lock);
-        run_share(worker, fn, task, parts);
-        pthread_mutex_lock(&p->lock);
-        if (--p->busy == 0) pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->lock);
-    }
-}
-
-static void pool_parallel_for(void *vp, dropblock_task_fn fn, void *task, int parts) {
-    thread_pool *p = vp;
-    pthread_mutex_lock(&p->lock);
-    p->fn = fn; p->task = task; p->parts = parts;
-    p->busy = THREADS - 1;
-    ++p->generation;
-    pthread_cond_broadcast(&p->start);
-    pthread_mutex_unlock(&p->lock);
-    run_share(0, fn, task, parts);
-    pthread_mutex_lock(&p->lock);
-    while (p->busy) pthread_cond_wait(&p->done, &p->lock);
-    pthread_mutex_unlock(&p->lock);
-}
-
-static worker_arg worker_args[THREADS];
-
-static int pool_start(thread_pool *p) {
-    int k;
-    memset(p, 0, sizeof *p);
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->start, NULL);
-    pthread_cond_init(&p->done, NULL);
-    for (k = 1; k < THREADS; ++k) {
-        worker_args[k].pool = p;
-        worker_args[k].worker = k;
-        if (pthread_create(&p->threads[k - 1], NULL, worker_main, &worker_args[k]) != 0) return 0;
-    }
-    return 1;
-}
-
-static void pool_stop(thread_pool *p) {
-    int k;
-    pthread_mutex_lock(&p->lock);
-    p->quit = 1;
-    pthread_cond_broadcast(&p->start);
-    pthread_mutex_unlock(&p->lock);
-    for (k = 1; k < THREADS; ++k) pthread_join(p->threads[k - 1], NULL);
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->start);
-    pthread_cond_destroy(&p->done);
-}
 
 /* ---- data ------------------------------------------------------------------ */
 
@@ -302,7 +219,7 @@ typedef struct {
 } activations;
 
 typedef struct {
-    thread_pool *pool;
+    pool *workers;
     const float *params;
     const float *x;            /* the batch's images                         */
     const unsigned char *y;    /* and labels                                 */
@@ -433,8 +350,8 @@ static double evaluate(batch_job *j, const dataset *d, int count) {
         j->x = d->x + (size_t)b * PIX;
         j->y = d->y + b;
         j->n = count - b < BATCH ? count - b : BATCH;
-        pool_parallel_for(j->pool, features_part, j, THREADS);
-        pool_parallel_for(j->pool, head_part, j, THREADS);
+        pool_parallel_for(j->workers, features_part, j, THREADS);
+        pool_parallel_for(j->workers, head_part, j, THREADS);
         for (k = 0; k < THREADS; ++k) hits += j->hits[k];
     }
     return (double)hits / count;
@@ -468,9 +385,9 @@ static mask_job drop;
 
 /* One run: arm `arm`, seed `seed`. Weights and data order depend on the
    seed only, so the three arms of a seed start and walk alike. */
-static void train(thread_pool *pool, const dataset *train_set, const dataset *test_set, int arm, int seed,
+static void train(pool *workers, const dataset *train_set, const dataset *test_set, int arm, int seed,
                   results *r) {
-    const dropblock_executor ex = {pool_parallel_for, pool, THREADS};
+    const dropblock_executor ex = {pool_parallel_for, workers, THREADS};
     const int steps_per_epoch = r->n_train / BATCH, total_steps = steps_per_epoch * r->epochs;
     int *order = malloc(sizeof(int) * (size_t)r->n_train);
     void *workspace;
@@ -490,7 +407,7 @@ static void train(thread_pool *pool, const dataset *train_set, const dataset *te
     memset(velocity, 0, sizeof velocity);
     dropblock_rng_init(&rng, (uint64_t)seed, 2);
     for (k = 0; k < r->n_train; ++k) order[k] = k;
-    job.pool = pool;
+    job.workers = workers;
     job.params = params;
     job.act = &act;
     for (epoch = 0; epoch < r->epochs; ++epoch) {
@@ -511,7 +428,7 @@ static void train(thread_pool *pool, const dataset *train_set, const dataset *te
             job.regularised = arm_blocks[arm] > 0;
             job.training = 1;
             memset(job.grad, 0, sizeof job.grad);
-            pool_parallel_for(pool, features_part, &job, THREADS);
+            pool_parallel_for(workers, features_part, &job, THREADS);
             if (job.regularised) {
                 /* The step picks the schedule's keep_prob and a fresh mask. */
                 cfg.keep_prob = dropblock_keep_prob_linear(FINAL_KEEP_PROB, step,
@@ -521,11 +438,11 @@ static void train(thread_pool *pool, const dataset *train_set, const dataset *te
                 run_mask(&ex, build_part, &drop, "dropblock_mask_build");
                 run_mask(&ex, forward_part, &drop, "dropblock_mask_forward");
             }
-            pool_parallel_for(pool, head_part, &job, THREADS);
+            pool_parallel_for(workers, head_part, &job, THREADS);
             /* head_part left the gradient at r2 in r2; the kept mask turns it
                into a2's gradient. */
             if (job.regularised) run_mask(&ex, backward_part, &drop, "dropblock_mask_backward");
-            pool_parallel_for(pool, backbone_backward_part, &job, THREADS);
+            pool_parallel_for(workers, backbone_backward_part, &job, THREADS);
             for (k = 0; k < N_PARAMS; ++k) {
                 float g = 0.0f;
                 int t;
@@ -662,7 +579,7 @@ static void report(const results *r) {
 
 int main(int argc, char **argv) {
     static results r;
-    static thread_pool pool;
+    static pool workers;
     const char *dir = DEFAULT_DATA, *plot_path = "fashion_mnist.png";
     dataset train_set = {0}, test_set = {0};
     int smoke = 0, a, s, k, status, failed = 0;
@@ -683,7 +600,10 @@ int main(int argc, char **argv) {
     r.ramp_epochs = smoke ? 1 : RAMP_EPOCHS;
     status = load(dir, "train", r.n_train, &train_set);
     if (status == 1) status = load(dir, "t10k", r.n_test, &test_set);
-    if (status == 1 && !pool_start(&pool)) status = 0;
+    if (status == 1 && !pool_start(&workers, THREADS)) {
+        fprintf(stderr, "fashion_mnist: cannot start %d threads\n", THREADS);
+        status = 0;
+    }
     if (status != 1) {
         free(train_set.x); free(train_set.y); free(test_set.x); free(test_set.y);
         return status < 0 ? 77 : 1;
@@ -695,12 +615,12 @@ int main(int argc, char **argv) {
     for (s = 1; s <= r.seeds; ++s)
         for (a = 0; a < ARMS; ++a) {
             time_t t0 = time(NULL);
-            train(&pool, &train_set, &test_set, a, s, &r);
+            train(&workers, &train_set, &test_set, a, s, &r);
             printf("seed %d  %-9s  test %.4f  train %.4f  (%.0f s)\n", s, arm_names[a], r.test_acc[a][s - 1][r.epochs - 1],
                    r.train_acc[a][s - 1], difftime(time(NULL), t0));
             fflush(stdout);
         }
-    pool_stop(&pool);
+    pool_stop(&workers);
     report(&r);
     if (!plot(plot_path, &r)) {
         fprintf(stderr, "fashion_mnist: cannot write %s\n", plot_path);
