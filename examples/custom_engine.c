@@ -126,7 +126,8 @@ int main(void) {
     dropblock_executor ex;
     dropblock_stats st;
     pool p;
-    size_t i, zeros_fwd = 0, same_zeros = 1, grads_ok = 1, rounded = 1, differ = 0;
+    size_t i, zeros_fwd = 0, differ = 0;
+    int same_zeros = 1, grads_ok = 1, rounded = 1;
     const uint64_t step = 100;
     double expect;
 
