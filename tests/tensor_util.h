@@ -94,6 +94,62 @@ static inline void tt_scatter(const dropblock_tensor *t, const void *dense) {
     for (e = 0; e < count; ++e) memcpy(tt_at(t, e), (const unsigned char *)dense + e * es, es);
 }
 
+/* ---- strided arrangements ---------------------------------------------------------- */
+
+/* Axis numbers of an arrangement's order (innermost first). */
+enum { TT_AX_N, TT_AX_D, TT_AX_H, TT_AX_W, TT_AX_C };
+
+/* A strided view: axes in `order` innermost first, the innermost stride
+   `inner`, each next stride the previous span times the size plus pad[k]
+   (so it never aliases), data `offset` elements into its buffer. */
+typedef struct tt_arrangement {
+    int order[5];
+    ptrdiff_t inner, pad[5], offset;
+} tt_arrangement;
+
+static inline dropblock_tensor tt_arrange(const tt_arrangement *a, dropblock_dtype dt, const int size[5], void *buffer) {
+    dropblock_tensor t;
+    ptrdiff_t s = a->inner, *stride[5];
+    int k;
+    memset(&t, 0, sizeof t);
+    t.dtype = dt;
+    t.n = size[TT_AX_N]; t.d = size[TT_AX_D]; t.h = size[TT_AX_H]; t.w = size[TT_AX_W]; t.c = size[TT_AX_C];
+    stride[TT_AX_N] = &t.stride_n; stride[TT_AX_D] = &t.stride_d; stride[TT_AX_H] = &t.stride_h;
+    stride[TT_AX_W] = &t.stride_w; stride[TT_AX_C] = &t.stride_c;
+    for (k = 0; k < 5; ++k) {
+        *stride[a->order[k]] = s;
+        s = s * size[a->order[k]] + a->pad[k];
+    }
+    t.data = buffer ? (unsigned char *)buffer + a->offset * (ptrdiff_t)tt_dtype_size(dt) : NULL;
+    return t;
+}
+
+static inline size_t tt_arrangement_bytes(const tt_arrangement *a, dropblock_dtype dt, const int size[5]) {
+    dropblock_tensor t = tt_arrange(a, dt, size, NULL);
+    return (size_t)a->offset * tt_dtype_size(dt) + tt_extent(&t);
+}
+
+/* order[0 .. count) = 0 .. count-1 in a random order (Fisher-Yates). */
+static inline void tt_shuffle(tu_prng *r, int *order, int count) {
+    int k;
+    for (k = 0; k < count; ++k) order[k] = k;
+    for (k = count - 1; k > 0; --k) {
+        int j = (int)tu_prng_below(r, (unsigned)k + 1), t = order[k];
+        order[k] = order[j];
+        order[j] = t;
+    }
+}
+
+static inline tt_arrangement tt_random_arrangement(tu_prng *r) {
+    tt_arrangement a;
+    int k;
+    tt_shuffle(r, a.order, 5);
+    a.inner = 1 + (ptrdiff_t)tu_prng_below(r, 3);
+    for (k = 0; k < 5; ++k) a.pad[k] = tu_prng_below(r, 3) ? 0 : (ptrdiff_t)tu_prng_below(r, 6);
+    a.offset = (ptrdiff_t)tu_prng_below(r, 9);
+    return a;
+}
+
 /* ---- guarded buffers ----------------------------------------------------------- */
 
 #define TT_GUARD 64u

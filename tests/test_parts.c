@@ -48,17 +48,6 @@ static void *worker_run(void *arg) {
     return NULL;
 }
 
-/* parts distinct indices 0..parts-1 in a random order. */
-static void shuffled(tu_prng *r, int *order, int parts) {
-    int k;
-    for (k = 0; k < parts; ++k) order[k] = k;
-    for (k = parts - 1; k > 0; --k) {
-        int j = (int)tu_prng_below(r, (unsigned)k + 1), t = order[k];
-        order[k] = order[j];
-        order[j] = t;
-    }
-}
-
 static void pool_for(void *p, dropblock_task_fn fn, void *task, int parts) {
     pool *pl = (pool *)p;
     ++pl->calls;
@@ -68,7 +57,7 @@ static void pool_for(void *p, dropblock_task_fn fn, void *task, int parts) {
         static int order[MAX_PARTS];
         int k;
         if (parts > MAX_PARTS) abort();
-        shuffled(&pl->shuffle, order, parts);
+        tt_shuffle(&pl->shuffle, order, parts);
         for (k = 0; k < parts; ++k) fn(task, order[k], parts);
     } else {
         pthread_t th[MAX_THREADS];

@@ -19,64 +19,16 @@
 #include "dropblock.h"
 #include "tensor_util.h"
 
-/* Axis numbers of an arrangement's order (innermost first). */
-enum { AX_N, AX_D, AX_H, AX_W, AX_C };
-
-/* A strided view: axes in `order` innermost first, the innermost stride
-   `inner`, each next stride the previous span times the size plus pad[k]
-   (so it never aliases), data `offset` elements into its buffer. */
-typedef struct arrangement {
-    int order[5];
-    ptrdiff_t inner, pad[5], offset;
-} arrangement;
-
-static dropblock_tensor arrange(const arrangement *a, dropblock_dtype dt, const int size[5], void *buffer) {
-    dropblock_tensor t;
-    ptrdiff_t s = a->inner, *stride[5];
-    int k;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.n = size[AX_N]; t.d = size[AX_D]; t.h = size[AX_H]; t.w = size[AX_W]; t.c = size[AX_C];
-    stride[AX_N] = &t.stride_n; stride[AX_D] = &t.stride_d; stride[AX_H] = &t.stride_h;
-    stride[AX_W] = &t.stride_w; stride[AX_C] = &t.stride_c;
-    for (k = 0; k < 5; ++k) {
-        *stride[a->order[k]] = s;
-        s = s * size[a->order[k]] + a->pad[k];
-    }
-    t.data = buffer ? (unsigned char *)buffer + a->offset * (ptrdiff_t)tt_dtype_size(dt) : NULL;
-    return t;
-}
-
-static size_t arrangement_bytes(const arrangement *a, dropblock_dtype dt, const int size[5]) {
-    dropblock_tensor t = arrange(a, dt, size, NULL);
-    return (size_t)a->offset * tt_dtype_size(dt) + tt_extent(&t);
-}
-
-static const arrangement named[] = {
-    {{AX_C, AX_W, AX_H, AX_D, AX_N}, 1, {0, 0, 0, 0, 0}, 0}, /* contiguous NDHWC                       */
-    {{AX_C, AX_W, AX_H, AX_D, AX_N}, 1, {0, 3, 0, 5, 0}, 0}, /* padded rows, gaps between samples      */
-    {{AX_C, AX_W, AX_H, AX_D, AX_N}, 1, {4, 0, 0, 0, 0}, 2}, /* channels 2.. of a buffer 4 wider       */
-    {{AX_W, AX_H, AX_D, AX_C, AX_N}, 1, {2, 0, 0, 1, 0}, 0}, /* NCDHW with padded rows and planes      */
-    {{AX_C, AX_N, AX_W, AX_H, AX_D}, 1, {0, 0, 0, 0, 0}, 3}, /* batch inside the pixel (CNHW-like)     */
-    {{AX_N, AX_C, AX_H, AX_W, AX_D}, 2, {1, 0, 1, 0, 0}, 1}, /* every second element, rows before cols */
-    {{AX_H, AX_W, AX_C, AX_D, AX_N}, 1, {0, 0, 0, 0, 0}, 0}, /* transposed spatial axes                */
+static const tt_arrangement named[] = {
+    {{TT_AX_C, TT_AX_W, TT_AX_H, TT_AX_D, TT_AX_N}, 1, {0, 0, 0, 0, 0}, 0}, /* contiguous NDHWC                       */
+    {{TT_AX_C, TT_AX_W, TT_AX_H, TT_AX_D, TT_AX_N}, 1, {0, 3, 0, 5, 0}, 0}, /* padded rows, gaps between samples      */
+    {{TT_AX_C, TT_AX_W, TT_AX_H, TT_AX_D, TT_AX_N}, 1, {4, 0, 0, 0, 0}, 2}, /* channels 2.. of a buffer 4 wider       */
+    {{TT_AX_W, TT_AX_H, TT_AX_D, TT_AX_C, TT_AX_N}, 1, {2, 0, 0, 1, 0}, 0}, /* NCDHW with padded rows and planes      */
+    {{TT_AX_C, TT_AX_N, TT_AX_W, TT_AX_H, TT_AX_D}, 1, {0, 0, 0, 0, 0}, 3}, /* batch inside the pixel (CNHW-like)     */
+    {{TT_AX_N, TT_AX_C, TT_AX_H, TT_AX_W, TT_AX_D}, 2, {1, 0, 1, 0, 0}, 1}, /* every second element, rows before cols */
+    {{TT_AX_H, TT_AX_W, TT_AX_C, TT_AX_D, TT_AX_N}, 1, {0, 0, 0, 0, 0}, 0}, /* transposed spatial axes                */
 };
 #define NAMED (sizeof named / sizeof *named)
-
-static arrangement random_arrangement(tu_prng *r) {
-    arrangement a;
-    int k;
-    for (k = 0; k < 5; ++k) a.order[k] = k;
-    for (k = 4; k > 0; --k) { /* Fisher-Yates */
-        int j = (int)tu_prng_below(r, (unsigned)k + 1), t = a.order[k];
-        a.order[k] = a.order[j];
-        a.order[j] = t;
-    }
-    a.inner = 1 + (ptrdiff_t)tu_prng_below(r, 3);
-    for (k = 0; k < 5; ++k) a.pad[k] = tu_prng_below(r, 3) ? 0 : (ptrdiff_t)tu_prng_below(r, 6);
-    a.offset = (ptrdiff_t)tu_prng_below(r, 9);
-    return a;
-}
 
 /* ---- the equivalence matrix ----------------------------------------------------------- */
 
@@ -90,11 +42,11 @@ typedef struct scase {
 static scase random_scase(tu_prng *r) {
     static const float keeps[] = {0.9f, 0.6f, 1.0f, 0.8f};
     scase s;
-    s.size[AX_N] = 1 + (int)tu_prng_below(r, 3);
-    s.size[AX_D] = tu_prng_below(r, 3) ? 1 : 2 + (int)tu_prng_below(r, 2);
-    s.size[AX_H] = 1 + (int)tu_prng_below(r, 8);
-    s.size[AX_W] = 1 + (int)tu_prng_below(r, 8);
-    s.size[AX_C] = 1 + (int)tu_prng_below(r, 4);
+    s.size[TT_AX_N] = 1 + (int)tu_prng_below(r, 3);
+    s.size[TT_AX_D] = tu_prng_below(r, 3) ? 1 : 2 + (int)tu_prng_below(r, 2);
+    s.size[TT_AX_H] = 1 + (int)tu_prng_below(r, 8);
+    s.size[TT_AX_W] = 1 + (int)tu_prng_below(r, 8);
+    s.size[TT_AX_C] = 1 + (int)tu_prng_below(r, 4);
     s.dt = (dropblock_dtype)tu_prng_below(r, 4);
     s.cfg = tu_config(keeps[tu_prng_below(r, 4)], (int)tu_prng_below(r, 3), 1 + (int)tu_prng_below(r, 4),
                       (int)tu_prng_below(r, 4), tu_prng_below(r, 32), (dropblock_scale)tu_prng_below(r, 4),
@@ -103,19 +55,19 @@ static scase random_scase(tu_prng *r) {
     return s;
 }
 
-/* x in arrangement ax, y in ay (in place when in_place): forward, backward
+/* x in tt_arrangement ax, y in ay (in place when in_place): forward, backward
    and the mask object give the contiguous result, x is untouched and y's
    buffer changes only in its elements. */
-static void check_pair(const scase *s, const arrangement *ax, const arrangement *ay, int in_place, tu_prng *r) {
-    dropblock_tensor cx = tt_ndhwc(NULL, s->dt, s->size[AX_N], s->size[AX_D], s->size[AX_H], s->size[AX_W],
-                                   s->size[AX_C]);
+static void check_pair(const scase *s, const tt_arrangement *ax, const tt_arrangement *ay, int in_place, tu_prng *r) {
+    dropblock_tensor cx = tt_ndhwc(NULL, s->dt, s->size[TT_AX_N], s->size[TT_AX_D], s->size[TT_AX_H], s->size[TT_AX_W],
+                                   s->size[TT_AX_C]);
     size_t count = tt_count(&cx), es = tt_dtype_size(s->dt), bytes = 0;
     unsigned char *dense = (unsigned char *)tt_xmalloc(count * es), *want_f = (unsigned char *)tt_xmalloc(count * es);
     unsigned char *want_b = (unsigned char *)tt_xmalloc(count * es), *got = (unsigned char *)tt_xmalloc(count * es);
-    tt_buf bx = tt_buf_make(arrangement_bytes(ax, s->dt, s->size), 1);
-    tt_buf by = tt_buf_make(arrangement_bytes(ay, s->dt, s->size), 2);
-    dropblock_tensor tx = arrange(ax, s->dt, s->size, tt_buf_data(&bx));
-    dropblock_tensor ty = in_place ? tx : arrange(ay, s->dt, s->size, tt_buf_data(&by));
+    tt_buf bx = tt_buf_make(tt_arrangement_bytes(ax, s->dt, s->size), 1);
+    tt_buf by = tt_buf_make(tt_arrangement_bytes(ay, s->dt, s->size), 2);
+    dropblock_tensor tx = tt_arrange(ax, s->dt, s->size, tt_buf_data(&bx));
+    dropblock_tensor ty = in_place ? tx : tt_arrange(ay, s->dt, s->size, tt_buf_data(&by));
     tt_buf *yb = in_place ? &bx : &by;
     dropblock_tensor cy;
     dropblock_mask m;
@@ -158,7 +110,7 @@ static void check_pair(const scase *s, const arrangement *ax, const arrangement 
     free(got);
 }
 
-/* Every named arrangement against every other, in place too. */
+/* Every named tt_arrangement against every other, in place too. */
 static void test_named_arrangements(void **state) {
     tu_prng r;
     size_t a, b;
@@ -179,7 +131,7 @@ static void test_random_arrangements(void **state) {
     tu_prng_seed(&r, 18);
     for (k = 0; k < 150; ++k) {
         scase s = random_scase(&r);
-        arrangement ax = random_arrangement(&r), ay = random_arrangement(&r);
+        tt_arrangement ax = tt_random_arrangement(&r), ay = tt_random_arrangement(&r);
         check_pair(&s, &ax, &ay, k % 5 == 0, &r);
     }
 }
