@@ -181,10 +181,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DROPBLOCK_VERSION_MAJOR 1
+#define DROPBLOCK_VERSION_MAJOR 2
 #define DROPBLOCK_VERSION_MINOR 0
 #define DROPBLOCK_VERSION_PATCH 0
-#define DROPBLOCK_VERSION_STRING "1.0.0"
+#define DROPBLOCK_VERSION_STRING "2.0.0"
 
 #ifndef DROPBLOCK_API
 #ifdef DROPBLOCK_STATIC
@@ -207,7 +207,7 @@ extern "C" {
 #define DROPBLOCK__STATUS_LIST(X)                                              \
     X(DROPBLOCK_OK, 0, "success")                                              \
     X(DROPBLOCK_ERR_NULL, -1, "a required pointer is NULL")                    \
-    X(DROPBLOCK_ERR_SHAPE, -2, "a dimension is less than 1")                   \
+    X(DROPBLOCK_ERR_SHAPE, -2, "a dimension is less than 1, n_offset is negative, or a tensor does not match its mask") \
     X(DROPBLOCK_ERR_OVERFLOW, -3, "the element count or byte size overflows size_t") \
     X(DROPBLOCK_ERR_KEEP_PROB, -4, "keep_prob is NaN or outside [0, 1]")       \
     X(DROPBLOCK_ERR_BLOCK, -5, "a block size is out of range")                 \
@@ -216,9 +216,13 @@ extern "C" {
     X(DROPBLOCK_ERR_LAYOUT, -8, "unknown layout")                              \
     X(DROPBLOCK_ERR_OVERLAP, -9, "buffers overlap (only y == x is allowed)")   \
     X(DROPBLOCK_ERR_OUT_OF_MEMORY, -10, "DROPBLOCK_MALLOC returned NULL")      \
-    X(DROPBLOCK_ERR_WORKSPACE, -11, "workspace smaller than dropblock_workspace_size()")          \
+    X(DROPBLOCK_ERR_WORKSPACE, -11, "workspace smaller than dropblock_workspace_size() / dropblock_mask_workspace_size()") \
     X(DROPBLOCK_ERR_RANGE, -12, "sample range is not within [0, n) or is empty")             \
-    X(DROPBLOCK_ERR_KEPT, -13, "total_kept is below this range's kept count or above the element count")
+    X(DROPBLOCK_ERR_KEPT, -13, "batch counts are inconsistent with this mask's or this range's kept count") \
+    X(DROPBLOCK_ERR_DTYPE, -14, "unknown element type, or x and y of different types")   \
+    X(DROPBLOCK_ERR_STRIDE, -15, "a stride is negative, makes two elements share memory, or data is misaligned") \
+    X(DROPBLOCK_ERR_PART, -16, "part is outside [0, parts) or parts is less than 1")      \
+    X(DROPBLOCK_ERR_DEVICE, -17, "the DLPack tensor is not in CPU memory")
 
 #define DROPBLOCK__STATUS_ENUM(name, value, text) name = (value),
 typedef enum dropblock_status {
@@ -253,9 +257,11 @@ enum {
 typedef struct dropblock_shape { int n, h, w, c; } dropblock_shape;
 typedef struct dropblock_shape3d { int n, d, h, w, c; } dropblock_shape3d;
 
-/* Zero-initialise, then set fields. Zero means: keep_prob 0 (set it!),
-   square block (block_w = block_h), per-(n,c) maps, valid placement, batch
-   scale, NHWC, seed 0, block_d = block_h (3-D only). */
+/* Start from dropblock_config_default() (keep_prob 0.9, block 7: the
+   paper's ImageNet setting) or zero-initialise, then set fields. Zero means:
+   keep_prob 0 (set it!), square block (block_w = block_h), per-(n,c) maps,
+   valid placement, batch scale, NHWC, seed 0, block_d = block_h (3-D only),
+   stream 0. */
 typedef struct dropblock_config {
     float keep_prob;        /* in [0, 1]                                 */
     int block_h;            /* >= 1                                      */
@@ -266,7 +272,149 @@ typedef struct dropblock_config {
     dropblock_layout layout;/* default DROPBLOCK_NHWC                    */
     uint64_t seed;          /* with the step, selects the random stream  */
     int block_d;            /* 3-D only: 0 = same as block_h, else >= 1  */
+    uint64_t stream;        /* the layer's own stream; 0 gives the 1.x
+                               masks. Give each DropBlock layer its own
+                               (its index, say), or layers that share seed,
+                               step and shape draw the same mask.        */
 } dropblock_config;
+
+/* keep_prob 0.9, block_h 7, every other field zero. */
+DROPBLOCK_API dropblock_config dropblock_config_default(void);
+
+/* ---- the engine API (2.0): any tensor an engine holds ---------------------
+
+   Element types. F16 is IEEE binary16 and BF16 the upper half of a binary32,
+   both in 16-bit units in the machine's byte order; F64 is binary64. A kept
+   element is y = R(s * X): F32 one float multiply; F16/BF16: X is x widened
+   exactly to float, one float multiply, R rounds to the 16-bit type to
+   nearest, ties to even (overflow: +-Inf; a NaN x gives x with its quiet
+   bit set); F64: s in double and one double multiply. Dropped: +0. Where s
+   is exactly 1 the bits of x are copied. The mask never depends on the type. */
+typedef enum dropblock_dtype {
+    DROPBLOCK_F32 = 0,
+    DROPBLOCK_F16,
+    DROPBLOCK_BF16,
+    DROPBLOCK_F64
+} dropblock_dtype;
+
+/* A tensor as an engine holds it. Element (n, z, i, j, c) is at
+   (dtype *)data + n*stride_n + z*stride_d + i*stride_h + j*stride_w +
+   c*stride_c; strides are in elements, >= 0, and may not make two elements
+   share memory (ordering the dimensions of size > 1 by stride, each stride
+   is at least the span 1 + sum (size - 1) * stride of those before it).
+   data must be aligned to the element size. n_offset: the index of this
+   tensor's sample 0 in the logical batch (a window of it); sample k gets
+   the mask of sample n_offset + k of the whole batch. The layout is what
+   the strides say: the tensor API ignores cfg->layout. */
+typedef struct dropblock_tensor {
+    void *data;                      /* address of element (0, 0, 0, 0, 0)   */
+    dropblock_dtype dtype;
+    int n, d, h, w, c;               /* sizes, each >= 1; d = 1 in 2-D       */
+    ptrdiff_t stride_n, stride_d, stride_h, stride_w, stride_c;
+    int64_t n_offset;                /* >= 0                                 */
+} dropblock_tensor;
+
+/* Contiguous descriptors, n_offset 0; the sizes come in the order of the
+   name. Change strides, data or n_offset afterwards as needed. */
+DROPBLOCK_API dropblock_tensor dropblock_tensor_nhwc(void *data, dropblock_dtype dtype, int n, int h, int w, int c);
+DROPBLOCK_API dropblock_tensor dropblock_tensor_nchw(void *data, dropblock_dtype dtype, int n, int c, int h, int w);
+DROPBLOCK_API dropblock_tensor dropblock_tensor_ndhwc(void *data, dropblock_dtype dtype, int n, int d, int h, int w,
+                                                      int c);
+DROPBLOCK_API dropblock_tensor dropblock_tensor_ncdhw(void *data, dropblock_dtype dtype, int n, int c, int d, int h,
+                                                      int w);
+
+/* The mask of one (config, step, window) as plain data over the caller's
+   workspace: init validates and binds, build draws it (in parts, on any
+   threads), then forward and backward apply it to any tensor of its sizes
+   and n_offset, in any dtype and strides, as often as wanted. Fields are
+   private. Copying the struct shares the workspace. */
+typedef struct dropblock_mask {
+    dropblock_config cfg_;              /* the validated config               */
+    int n_, d_, h_, w_, c_;             /* the window's sizes                 */
+    int64_t n_offset_;
+    uint64_t key_, t_;                  /* stream key; seed threshold         */
+    uint64_t batch_kept_, batch_total_; /* dropblock_mask_set_batch; 0 0: none */
+    double gamma_, expected_;           /* seed probability; E[kept fraction] */
+    uint64_t *counts_;                  /* kept bits of each mask row         */
+    uint64_t *rows_;                    /* the keep bits                      */
+    int f16c_;                          /* the CPU has F16C                   */
+} dropblock_mask;
+
+typedef struct dropblock_stats {
+    uint64_t kept, total; /* kept and all elements of the mask (its window)   */
+    double scale;         /* the s forward applies (F32 and the 16-bit types
+                             use (float)scale); 0 under SCALE_SAMPLE         */
+    double gamma;         /* the seed probability                             */
+} dropblock_stats;
+
+/* Workspace of a mask for tensors of like's sizes (only the sizes count):
+   for E elements at most E/8 + E/256 + 88 bytes: one bit per element, plus
+   1/32 of that for the counts and padding of its bands of rows, plus 88. */
+DROPBLOCK_API dropblock_status dropblock_mask_workspace_size(const dropblock_tensor *like, size_t *bytes);
+
+/* Validates cfg and like (its sizes and n_offset; data, dtype and strides
+   are ignored, data may be NULL) and binds the workspace (any alignment;
+   it may not overlap the tensors). Draws nothing. */
+DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const dropblock_config *cfg, uint64_t step,
+                                                   const dropblock_tensor *like, void *workspace,
+                                                   size_t workspace_bytes);
+
+/* Draws and paints part `part` of `parts` (0 <= part < parts): the mask
+   rows (sample, depth, row) are cut into `parts` runs of nearly equal
+   length, so one sample splits too. Parts may run concurrently; all must
+   have returned before stats, set_batch, forward or backward. */
+DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int part, int parts);
+
+/* kept and total are this mask's own counts; scale is what forward applies
+   (after set_batch: the batch's total / kept). */
+DROPBLOCK_API dropblock_status dropblock_mask_stats(const dropblock_mask *m, dropblock_stats *stats);
+
+/* The whole batch's counts for SCALE_BATCH when the mask is one window of
+   it (the sums of every window's stats.kept and stats.total). They must be
+   consistent with this window's: kept <= total, total >= this total, kept
+   >= this kept, total - kept >= this window's dropped count; else
+   DROPBLOCK_ERR_KEPT. Other scale modes validate and ignore them. Where no
+   seed can occur (e.g. keep_prob 1) s stays 1 whatever is set here. */
+DROPBLOCK_API dropblock_status dropblock_mask_set_batch(dropblock_mask *m, uint64_t kept, uint64_t total);
+
+/* y = DropBlock(x) (FILL_NOISE: noise where dropped) and dx = s*dy where
+   kept, for part `part` of `parts` of the tensor rows (sample, depth, row).
+   x and y: the mask's sizes and n_offset (DROPBLOCK_ERR_SHAPE otherwise),
+   one dtype, any strides; y == x with the same strides is in place, any
+   other overlap of the byte ranges they span is DROPBLOCK_ERR_OVERLAP (a
+   conservative test). Reads the workspace only: parts may run concurrently,
+   and any split gives the same bits. */
+DROPBLOCK_API dropblock_status dropblock_mask_forward(const dropblock_mask *m, const dropblock_tensor *x,
+                                                      const dropblock_tensor *y, int part, int parts);
+DROPBLOCK_API dropblock_status dropblock_mask_backward(const dropblock_mask *m, const dropblock_tensor *dy,
+                                                       const dropblock_tensor *dx, int part, int parts);
+
+/* An engine's thread pool: parallel_for runs fn(task, k, parts) for every k
+   in [0, parts), on any threads, and returns when all have returned. The
+   library never creates a thread. */
+typedef void (*dropblock_task_fn)(void *task, int part, int parts);
+typedef struct dropblock_executor {
+    void (*parallel_for)(void *pool, dropblock_task_fn fn, void *task, int parts);
+    void *pool;
+    int parts; /* >= 1 */
+} dropblock_executor;
+
+/* One call: init, build and forward. workspace: at least
+   dropblock_mask_workspace_size(x) bytes, or NULL with workspace_bytes 0
+   to allocate with DROPBLOCK_MALLOC (not when no seed can occur). exec NULL
+   runs on the calling thread; otherwise build and apply each go through
+   exec->parallel_for with exec->parts parts. stats may be NULL. */
+DROPBLOCK_API dropblock_status dropblock_forward_tensor(const dropblock_config *cfg, uint64_t step,
+                                                        const dropblock_tensor *x, const dropblock_tensor *y,
+                                                        void *workspace, size_t workspace_bytes,
+                                                        const dropblock_executor *exec, dropblock_stats *stats);
+DROPBLOCK_API dropblock_status dropblock_backward_tensor(const dropblock_config *cfg, uint64_t step,
+                                                         const dropblock_tensor *dy, const dropblock_tensor *dx,
+                                                         void *workspace, size_t workspace_bytes,
+                                                         const dropblock_executor *exec);
+
+/* ---- the 1.x API: float, contiguous, layout from cfg->layout --------------
+   Each call is the tensor API on F32 contiguous tensors in cfg->layout. */
 
 /* y = DropBlock(x). keep_mask: NULL, or N*H*W*C bytes in the tensor's
    layout that receive 1 (kept) / 0 (dropped). Allocates one bit per element
@@ -282,9 +430,8 @@ DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, d
                                                   uint64_t step, const float *dy, float *dx);
 
 /* Zero-allocation variants. *bytes receives the workspace size for this
-   shape (one bit per element, plus two rows of W*C bits when W*C > 16384,
-   plus alignment slack); any alignment of the
-   workspace is accepted. The workspace may not overlap the tensors; its
+   shape: that of dropblock_mask_workspace_size() for a tensor of its sizes;
+   any alignment of the workspace is accepted. The workspace may not overlap the tensors; its
    contents after a call are unspecified. */
 DROPBLOCK_API dropblock_status dropblock_workspace_size(dropblock_shape shape, size_t *bytes);
 DROPBLOCK_API dropblock_status dropblock_forward_ws(const dropblock_config *cfg, dropblock_shape shape,
@@ -396,6 +543,26 @@ DROPBLOCK_API size_t dropblock_bernoulli(dropblock_rng *rng, double p, uint8_t *
 #endif
 #endif /* DROPBLOCK_H */
 
+/* DLPack (the tensor exchange struct of PyTorch, JAX, TensorFlow, CuPy,
+   TVM): declared when dlpack.h was included before this header. Maps a CPU
+   DLTensor (float 16/32/64 or bfloat16, one lane) of 4 dimensions (NHWC or
+   NCHW, as layout says) or 5 (NDHWC / NCDHW), with its strides (NULL:
+   compact) and byte_offset, to a descriptor with n_offset 0. Anything else
+   is an error and leaves *out untouched. */
+#if (defined(DLPACK_DLPACK_H_) || defined(DLPACK_VERSION) || defined(DLPACK_MAJOR_VERSION)) &&                   \
+    !defined(DROPBLOCK__DLPACK_DECLARED)
+#define DROPBLOCK__DLPACK_DECLARED
+#ifdef __cplusplus
+extern "C" {
+#endif
+DROPBLOCK_API dropblock_status dropblock_tensor_from_dlpack(const DLTensor *t, dropblock_layout layout,
+                                                            dropblock_tensor *out);
+#ifdef __cplusplus
+}
+#endif
+#endif
+
+
 /* ========================================================================
    IMPLEMENTATION
    ======================================================================== */
@@ -422,12 +589,16 @@ DROPBLOCK_API size_t dropblock_bernoulli(dropblock_rng *rng, double p, uint8_t *
 #define DROPBLOCK__SSE2 1
 #include <emmintrin.h>
 #endif
-/* AVX-512 for the seed draw is chosen at run time, so a baseline x86-64
-   build still uses it where the CPU has it. */
+/* AVX-512 for the seed draw and F16C for binary16 are chosen at run time,
+   so a baseline x86-64 build still uses them where the CPU has them. */
 #if !defined(DROPBLOCK_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&  \
     ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && __GNUC__ >= 9))
-#define DROPBLOCK__AVX512 1
+#include <cpuid.h>
 #include <immintrin.h>
+#define DROPBLOCK__F16C 1
+#ifndef DROPBLOCK_NO_AVX512
+#define DROPBLOCK__AVX512 1
+#endif
 #endif
 
 #if defined(__cplusplus) || defined(_MSC_VER)
@@ -468,21 +639,6 @@ DROPBLOCK__INTERNAL unsigned dropblock__ctz64(uint64_t v) {
     while (!(v & 1u)) { v >>= 1; ++k; }
     return k;
 #endif
-}
-
-/* Number of set bits in [start, start + len). */
-DROPBLOCK__INTERNAL size_t dropblock__count_run(const uint64_t *bits, size_t start, size_t len) {
-    size_t w = start >> 6, end = start + len, n = 0;
-    unsigned head = (unsigned)(start & 63);
-    if (len == 0) return 0;
-    if (head + len <= 64) {
-        uint64_t m = (len == 64) ? ~UINT64_C(0) : ((UINT64_C(1) << len) - 1) << head;
-        return dropblock__popcount64(bits[w] & m);
-    }
-    n = dropblock__popcount64(bits[w++] & (~UINT64_C(0) << head));
-    for (; w < (end >> 6); ++w) n += dropblock__popcount64(bits[w]);
-    if (end & 63) n += dropblock__popcount64(bits[w] & ~(~UINT64_C(0) << (end & 63)));
-    return n;
 }
 
 /* ---- the generator (THE GENERATOR in the top comment) --------------------- */
@@ -549,30 +705,32 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
 #ifdef DROPBLOCK__AVX512
 /* Groups g .. g+7 (all lanes live), the eager levels in 512-bit lanes;
    vector levels are cheap, so more of them leave fewer groups to finish
-   one by one. */
+   one by one. Written with the compilers' vector extensions rather than
+   intrinsics: gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in
+   C++ (GCC bug 105593). */
 #define DROPBLOCK__EAGER_AVX512 12u
+typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
+#define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
 __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
                                                                                 uint64_t out[8]) {
-    const __m512i gold = _mm512_set1_epi64((long long)DROPBLOCK__GOLDEN);
-    const __m512i m1 = _mm512_set1_epi64((long long)UINT64_C(0xBF58476D1CE4E5B9));
-    const __m512i m2 = _mm512_set1_epi64((long long)UINT64_C(0x94D049BB133111EB));
-    __m512i x = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), ones = _mm512_setzero_si512();
-    __m512i open = _mm512_set1_epi64(-1);
+    const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
+    const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
     const uint64_t x0 = key + (g * 32u + 1u) * DROPBLOCK__GOLDEN, step = 32u * DROPBLOCK__GOLDEN;
+    dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
     uint64_t o[8], op[8];
     unsigned k, i;
-    /* lane i: x = key + ((g + i) * 32 + 1) * G */
-    x = _mm512_add_epi64(_mm512_set1_epi64((long long)x0), _mm512_mullo_epi64(x, _mm512_set1_epi64((long long)step)));
-    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x = _mm512_add_epi64(x, gold)) {
-        __m512i z = x, tk = _mm512_set1_epi64((long long)(UINT64_C(0) - ((t >> (31 - k)) & 1u)));
-        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), m1);
-        z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), m2);
-        z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
-        ones = _mm512_or_si512(ones, _mm512_andnot_si512(z, _mm512_and_si512(open, tk)));
-        open = _mm512_andnot_si512(_mm512_xor_si512(z, tk), open);
+    for (i = 0; i < 8; ++i) x[i] = x0 + i * step; /* lane i: key + ((g + i) * 32 + 1) * G */
+    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x += gold) {
+        const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+        const dropblock__v8 tk = DROPBLOCK__V8(tb);
+        dropblock__v8 z = (x ^ (x >> 30)) * m1;
+        z = (z ^ (z >> 27)) * m2;
+        z ^= z >> 31;
+        ones |= ~z & open & tk;
+        open &= ~(z ^ tk);
     }
-    _mm512_storeu_si512((void *)o, ones);
-    _mm512_storeu_si512((void *)op, open);
+    memcpy(o, &ones, sizeof o);
+    memcpy(op, &open, sizeof op);
     for (i = 0; i < 8; ++i)
         out[i] = op[i] ? dropblock__draw_rest(key + ((g + i) * 32u + k + 1u) * DROPBLOCK__GOLDEN, k, t, o[i], op[i])
                        : o[i];
@@ -581,21 +739,45 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(
 
 /* ---- geometry and validation ---------------------------------------------- */
 
-/* Everything a call derives from (config, shape). The mask is built in a
-   compact "mask tensor" with one bit per (map sample, z, i, j, map channel):
-   NHWC-like rows of W*cm bits for DROPBLOCK_NHWC, NCHW-like rows of W bits
-   (one row per map channel) for DROPBLOCK_NCHW; it is broadcast over the
-   shared axes when applied. */
+/* a * b into *r unless it overflows size_t. */
+DROPBLOCK__INTERNAL int dropblock__mul_ok(size_t a, size_t b, size_t *r) {
+    if (b && a > (size_t)-1 / b) return 0;
+    *r = a * b;
+    return 1;
+}
+
+/* Everything a call derives from (config, sizes). The mask has one bit per
+   (map sample, z, i, j, map channel) in NHWC order whatever the tensors'
+   layout: rows (map sample, z, i) of W*cm bits. Rows are stored in bands
+   of consecutive rows, at least DROPBLOCK__BAND_BITS long (one row when a
+   row is that long), each band starting on a 64-bit word, so that the
+   parts of a build, which own whole bands, never share a word. The mask is
+   broadcast over the shared axes when applied. */
 typedef struct dropblock__geom {
-    size_t n, d, h, w, c;          /* tensor dims                             */
-    size_t bd, bh, bw;             /* clipped block                           */
-    size_t sd, sh, sw;             /* seed grid                               */
-    size_t od, oh, ow;             /* block start = seed index - o (clipped)  */
-    size_t nm, cm;                 /* maps along batch and channels           */
-    size_t sample, total;          /* elements per sample, in the tensor      */
-    size_t rowbits, mapbits;       /* mask row; mask bits of one map sample   */
-    int nchw, noise;
+    size_t n, d, h, w, c;          /* window sizes                             */
+    size_t bd, bh, bw;             /* clipped block                            */
+    size_t sd, sh, sw;             /* seed grid                                */
+    size_t od, oh, ow;             /* seed index s drops s - o .. s - o + b - 1 */
+    size_t nm, cm;                 /* maps along the window's batch, channels  */
+    size_t sample, total;          /* elements per sample, in the window       */
+    size_t rows, row_bits;         /* mask rows (nm * d * h), bits per row      */
+    size_t band_rows, bands, band_words; /* rows per band, bands, words each */
 } dropblock__geom;
+
+#define DROPBLOCK__BAND_BITS 4096u
+
+/* The bands of `rows` rows of row_bits bits each; 0 if their size
+   overflows. */
+DROPBLOCK__INTERNAL int dropblock__bands(size_t rows, size_t row_bits, size_t *band_rows, size_t *bands,
+                                         size_t *band_words) {
+    size_t br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1, bits;
+    if (br > rows) br = rows;
+    if (!dropblock__mul_ok(br, row_bits, &bits) || bits > (size_t)-1 - 63) return 0;
+    *band_rows = br;
+    *bands = rows / br + (rows % br != 0);
+    *band_words = (bits + 63) / 64;
+    return 1;
+}
 
 /* One axis: clipped block b, seed grid size, and o such that seed index s
    drops s - o .. s - o + b - 1. Valid placement: the grid starts where the
@@ -626,33 +808,37 @@ DROPBLOCK__INTERNAL int dropblock__unit_double(double p) {
     return u <= UINT64_C(0x3FF0000000000000) || u == UINT64_C(0x8000000000000000);
 }
 
+/* The block arguments every entry point shares: block_h >= 1, block_w and
+   block_d >= 0 (0: same as block_h). */
+DROPBLOCK__INTERNAL int dropblock__blocks_ok(int block_d, int block_h, int block_w) {
+    return block_h >= 1 && block_w >= 0 && block_d >= 0;
+}
+
 DROPBLOCK__INTERNAL dropblock_status dropblock__check_config(const dropblock_config *cfg) {
     if (!dropblock__unit_float(cfg->keep_prob)) return DROPBLOCK_ERR_KEEP_PROB;
-    if (cfg->block_h < 1 || cfg->block_w < 0 || cfg->block_d < 0) return DROPBLOCK_ERR_BLOCK;
+    if (!dropblock__blocks_ok(cfg->block_d, cfg->block_h, cfg->block_w)) return DROPBLOCK_ERR_BLOCK;
     if (cfg->flags & ~(unsigned)DROPBLOCK__KNOWN_FLAGS) return DROPBLOCK_ERR_FLAGS;
     if ((unsigned)cfg->scale > (unsigned)DROPBLOCK_SCALE_NONE) return DROPBLOCK_ERR_SCALE;
     if ((unsigned)cfg->layout > (unsigned)DROPBLOCK_NCHW) return DROPBLOCK_ERR_LAYOUT;
     return DROPBLOCK_OK;
 }
 
-/* Element count of a shape, checked: dims >= 1, count and bytes fit size_t. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__count(dropblock_shape3d s, size_t *total) {
-    const int dims[5] = {s.n, s.d, s.h, s.w, s.c};
-    size_t t = 1;
+/* Element count of sizes {n, d, h, w, c}, checked: each >= 1, and the count
+   times elem_size fits size_t. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__count(const int dims[5], size_t elem_size, size_t *total) {
+    size_t t = 1, bytes;
     int k;
     for (k = 0; k < 5; ++k)
         if (dims[k] < 1) return DROPBLOCK_ERR_SHAPE;
-    for (k = 0; k < 5; ++k) {
-        if ((size_t)dims[k] > (size_t)-1 / t) return DROPBLOCK_ERR_OVERFLOW;
-        t *= (size_t)dims[k];
-    }
-    if (t > (size_t)-1 / sizeof(float)) return DROPBLOCK_ERR_OVERFLOW;
+    for (k = 0; k < 5; ++k)
+        if (!dropblock__mul_ok(t, (size_t)dims[k], &t)) return DROPBLOCK_ERR_OVERFLOW;
+    if (!dropblock__mul_ok(t, elem_size, &bytes)) return DROPBLOCK_ERR_OVERFLOW;
     *total = t;
     return DROPBLOCK_OK;
 }
 
 /* The map part of a geometry: dims, clipped block, seed grid; arguments
-   already checked (block_h >= 1, block_w and block_d >= 0, dims >= 1). */
+   already checked. */
 DROPBLOCK__INTERNAL void dropblock__map(dropblock__geom *g, int block_d, int block_h, int block_w, int d, int h,
                                         int w, unsigned flags) {
     int anywhere = (flags & DROPBLOCK_SEED_ANYWHERE) != 0;
@@ -662,21 +848,17 @@ DROPBLOCK__INTERNAL void dropblock__map(dropblock__geom *g, int block_d, int blo
     dropblock__axis(g->w, block_w ? block_w : block_h, anywhere, &g->bw, &g->sw, &g->ow);
 }
 
-DROPBLOCK__INTERNAL dropblock_status dropblock__geometry(const dropblock_config *cfg, dropblock_shape3d s,
-                                                         dropblock__geom *g) {
-    dropblock_status st = dropblock__check_config(cfg);
-    if (st == DROPBLOCK_OK) st = dropblock__count(s, &g->total);
-    if (st != DROPBLOCK_OK) return st;
-    dropblock__map(g, cfg->block_d, cfg->block_h, cfg->block_w, s.d, s.h, s.w, cfg->flags);
-    g->n = (size_t)s.n; g->c = (size_t)s.c;
-    g->sample = g->total / g->n;
+/* The geometry of a checked config over checked sizes. */
+DROPBLOCK__INTERNAL void dropblock__geometry(const dropblock_config *cfg, const int dims[5], dropblock__geom *g) {
+    dropblock__map(g, cfg->block_d, cfg->block_h, cfg->block_w, dims[1], dims[2], dims[3], cfg->flags);
+    g->n = (size_t)dims[0]; g->c = (size_t)dims[4];
+    g->sample = g->d * g->h * g->w * g->c;
+    g->total = g->n * g->sample;
     g->nm = (cfg->flags & DROPBLOCK_SHARE_BATCH) ? 1 : g->n;
     g->cm = (cfg->flags & DROPBLOCK_SHARE_CHANNELS) ? 1 : g->c;
-    g->nchw = cfg->layout == DROPBLOCK_NCHW;
-    g->noise = (cfg->flags & DROPBLOCK_FILL_NOISE) != 0;
-    g->rowbits = g->nchw ? g->w : g->w * g->cm;
-    g->mapbits = g->cm * g->d * g->h * g->w;
-    return DROPBLOCK_OK;
+    g->rows = g->nm * g->d * g->h;
+    g->row_bits = g->w * g->cm;
+    (void)dropblock__bands(g->rows, g->row_bits, &g->band_rows, &g->bands, &g->band_words); /* checked at setup */
 }
 
 /* gamma of THE MATH for a geometry; the integer products are exact in
@@ -920,83 +1102,14 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
     return (double)((UINT64_C(1) << 32) - t) / 4294967296.0;
 }
 
-/* ---- bit rows ---------------------------------------------------------------
-   Bit arrays keep one zero word of padding past their last bit, so a
-   64-bit read or an OR that straddles the end stays inside the array. */
+/* ---- drawing the seeds ------------------------------------------------------ */
 
-DROPBLOCK__INTERNAL size_t dropblock__words(size_t bits) { return (bits + 63) / 64 + 1; }
-
-/* The 64 bits starting at bit pos. */
-DROPBLOCK__INTERNAL uint64_t dropblock__get64(const uint64_t *bits, size_t pos) {
-    unsigned r = (unsigned)(pos & 63);
-    const uint64_t *p = bits + (pos >> 6);
-    return r ? (p[0] >> r) | (p[1] << (64 - r)) : p[0];
-}
-
-DROPBLOCK__INTERNAL void dropblock__set_run(uint64_t *bits, size_t start, size_t len) {
-    size_t w = start >> 6, end = start + len;
-    unsigned head = (unsigned)(start & 63);
-    if (len == 0) return;
-    if (head + len <= 64) {
-        bits[w] |= (len == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << len) - 1)) << head;
-        return;
-    }
-    bits[w++] |= ~UINT64_C(0) << head;
-    for (; w < (end >> 6); ++w) bits[w] = ~UINT64_C(0);
-    if (end & 63) bits[w] |= ~(~UINT64_C(0) << (end & 63));
-}
-
-/* dst bits [pos, pos + n) |= src bits [0, n); src is zero past bit n. */
-DROPBLOCK__INTERNAL void dropblock__or_at(uint64_t *DROPBLOCK__RESTRICT dst, size_t pos,
-                                          const uint64_t *DROPBLOCK__RESTRICT src, size_t n) {
-    size_t k, words = (n + 63) / 64;
-    unsigned r = (unsigned)(pos & 63);
-    dst += pos >> 6;
-    if (r == 0) {
-        for (k = 0; k < words; ++k) dst[k] |= src[k];
-        return;
-    }
-    for (k = 0; k < words; ++k) {
-        dst[k] |= src[k] << r;
-        dst[k + 1] |= src[k] >> (64 - r);
-    }
-}
-
-/* row[j] |= src[j - shift] (shift > 0: towards higher bits; < 0: lower) for
-   the words of row; src has sw words and is zero past its last bit. */
-DROPBLOCK__INTERNAL void dropblock__or_shifted(uint64_t *DROPBLOCK__RESTRICT row, size_t rw,
-                                               const uint64_t *DROPBLOCK__RESTRICT src, size_t sw, size_t amount,
-                                               int towards_higher) {
-    size_t q = amount >> 6, k, end;
-    unsigned b = (unsigned)(amount & 63);
-    if (towards_higher) { /* row[k] |= src[k - q] << b | src[k - q - 1] >> (64 - b) */
-        end = rw < sw + q ? rw : sw + q;
-        if (q >= end) return;
-        if (b == 0) { /* whole words (pixels of 64k bits): a plain OR the compiler vectorises */
-            for (k = q; k < end; ++k) row[k] |= src[k - q];
-            return;
-        }
-        row[q] |= src[0] << b;
-        for (k = q + 1; k < end; ++k) row[k] |= (src[k - q] << b) | (src[k - q - 1] >> (64 - b));
-    } else { /* row[k] |= src[k + q] >> b | src[k + q + 1] << (64 - b) */
-        end = sw > q ? (rw < sw - q ? rw : sw - q) : 0;
-        if (end == 0) return;
-        if (b == 0) {
-            for (k = 0; k < end; ++k) row[k] |= src[k + q];
-            return;
-        }
-        for (k = 0; k + 1 < end; ++k) row[k] |= (src[k + q] >> b) | (src[k + q + 1] << (64 - b));
-        row[end - 1] |= src[end - 1 + q] >> b;
-    }
-}
-
-/* ---- drawing and painting the mask --------------------------------------- */
-
-/* The last seed group drawn, so that consecutive rows share their boundary
-   group instead of drawing it twice. */
+/* The last eight seed groups drawn, so that consecutive words of a row (and
+   consecutive rows) share their boundary groups instead of drawing them
+   twice. */
 typedef struct dropblock__draw {
     uint64_t key, t;
-    size_t first;        /* groups first .. first+7 are in word[] */
+    uint64_t first;      /* groups first .. first+7 are in word[] */
     uint64_t word[8];
     int valid, avx512;
 } dropblock__draw;
@@ -1014,44 +1127,74 @@ DROPBLOCK__INTERNAL void dropblock__draw_init(dropblock__draw *dr, uint64_t key,
 }
 
 /* Draws groups g .. g+7 into the cache. */
-DROPBLOCK__INTERNAL void dropblock__refill(dropblock__draw *dr, size_t g) {
+DROPBLOCK__INTERNAL void dropblock__refill(dropblock__draw *dr, uint64_t g) {
     unsigned i;
     dr->first = g;
     dr->valid = 1;
 #ifdef DROPBLOCK__AVX512
     if (dr->avx512) {
-        dropblock__draw8_avx512(dr->key, (uint64_t)g, dr->t, dr->word);
+        dropblock__draw8_avx512(dr->key, g, dr->t, dr->word);
         return;
     }
 #endif
-    for (i = 0; i < 8; ++i) dr->word[i] = dropblock__draw_group(dr->key, (uint64_t)(g + i) * 32u, dr->t, ~UINT64_C(0));
+    for (i = 0; i < 8; ++i) dr->word[i] = dropblock__draw_group(dr->key, (g + i) * 32u, dr->t, ~UINT64_C(0));
 }
 
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((always_inline)) /* the hot path is one compare; keep it in the caller's loop */
 #endif
-static inline uint64_t dropblock__group(dropblock__draw *dr, size_t g) {
+static inline uint64_t dropblock__group(dropblock__draw *dr, uint64_t g) {
     if (!dr->valid || g - dr->first >= 8) dropblock__refill(dr, g); /* g < first wraps to a huge difference */
     return dr->word[g - dr->first];
 }
 
-/* dst bits [0, len) = seed draws P0 .. P0 + len - 1; dst is zeroed past len.
-   Returns nonzero if any draw is a seed. */
-DROPBLOCK__INTERNAL int dropblock__draw_row(dropblock__draw *dr, size_t p0, size_t len, uint64_t *dst) {
-    size_t k, words = (len + 63) / 64;
-    unsigned r = (unsigned)(p0 & 63);
-    uint64_t any = 0;
-    for (k = 0; k < words; ++k) {
-        size_t g = (p0 >> 6) + k;
-        uint64_t w = dropblock__group(dr, g) >> r;
-        if (r) w |= dropblock__group(dr, g + 1) << (64 - r);
-        if (k == words - 1 && (len & 63)) w &= (UINT64_C(1) << (len & 63)) - 1;
-        dst[k] = w;
-        any |= w;
-    }
-    dst[words] = 0;
-    return any != 0;
+/* Low `len` bits set (len <= 64). */
+DROPBLOCK__INTERNAL uint64_t dropblock__low_bits(size_t len) {
+    return len >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1;
 }
+
+/* The 64 mask bits from bit pos of a built mask; a NULL row (no seed can
+   occur) keeps everything. The mask is followed by a zero word, so the
+   read past its last word stays in the workspace; those bits are ignored. */
+DROPBLOCK__INTERNAL uint64_t dropblock__bits64(const uint64_t *row, size_t pos) {
+    unsigned r = (unsigned)(pos & 63);
+    const uint64_t *p;
+    if (!row) return ~UINT64_C(0);
+    p = row + (pos >> 6);
+    return r ? (p[0] >> r) | (p[1] << (64 - r)) : p[0];
+}
+
+DROPBLOCK__INTERNAL uint64_t dropblock__bit(const uint64_t *row, size_t pos) {
+    return row ? (row[pos >> 6] >> (pos & 63)) & 1u : 1u;
+}
+
+/* The len bits (1 <= len <= 64) from bit pos, reading only the words that
+   hold them: a part of a build may not even read another part's words. */
+DROPBLOCK__INTERNAL uint64_t dropblock__get_bits(const uint64_t *base, size_t pos, size_t len) {
+    unsigned r = (unsigned)(pos & 63);
+    const uint64_t *p = base + (pos >> 6);
+    uint64_t v = p[0] >> r;
+    if (r && len > 64 - r) v |= p[1] << (64 - r);
+    return v & dropblock__low_bits(len);
+}
+
+/* Word k of a seed row: draws p0 + 64k .. p0 + 64k + 63, cut at the row's
+   length len. Positions are 64-bit on every platform, so a window far into
+   a huge batch draws the same bits everywhere. */
+DROPBLOCK__INTERNAL uint64_t dropblock__seed_word(dropblock__draw *dr, uint64_t p0, size_t k, size_t len) {
+    uint64_t pos = p0 + 64u * (uint64_t)k, g = pos >> 6;
+    unsigned r = (unsigned)(pos & 63);
+    uint64_t w = dropblock__group(dr, g) >> r;
+    if (r) w |= dropblock__group(dr, g + 1) << (64 - r);
+    return w & dropblock__low_bits(len - 64 * k);
+}
+
+/* ---- painting the blocks -----------------------------------------------------
+   A mask row (map sample, z, i) is the OR of the seed rows whose blocks
+   cover it, each widened to its blocks' columns. Widening is an OR of
+   shifts, so it commutes with that OR: a build first ORs every covering
+   seed row into the row as drawn (seed column j at bit j*cm + c), then
+   widens the row once, in place, and inverts it into keep bits. */
 
 /* First and one-past-last index dropped along an axis by seed index s. */
 DROPBLOCK__INTERNAL void dropblock__span(size_t s, size_t o, size_t b, size_t len, size_t *lo, size_t *hi) {
@@ -1060,88 +1203,285 @@ DROPBLOCK__INTERNAL void dropblock__span(size_t s, size_t o, size_t b, size_t le
     if (*hi > len) *hi = len;
 }
 
-/* Marks as dropped (bit = 1) the blocks of one seed row: map sample mn
-   (relative to the mask's first),
-   grid slice sz, grid row si, whose draws are in seeds (sw * cm bits).
-   row: scratch of g->rowbits bits. */
-DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t *mask, size_t mn, size_t sz,
-                                              size_t si, const uint64_t *seeds, uint64_t *row) {
-    size_t z0, z1, i0, i1, z, i, j0, j1, k, d;
-    size_t rw = dropblock__words(g->rowbits), seed_words = dropblock__words(g->sw * g->cm);
-    dropblock__span(sz, g->od, g->bd, g->d, &z0, &z1);
-    dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
-    if (!g->nchw || g->cm == 1) {
-        /* One mask row per (z, i): widen every seed to its bw columns with
-           shifted ORs of the whole row (pixels of cm bits), then OR the row
-           into the covered rows. */
-        size_t pw = g->nchw ? 1 : g->cm;
-        const uint64_t *wide = seeds; /* one column wide: the seed row itself */
-        if (g->bw > 1) {
-            memset(row, 0, rw * sizeof(uint64_t));
-            for (d = 0; d < g->bw; ++d) {
-                if (d >= g->ow)
-                    dropblock__or_shifted(row, rw, seeds, seed_words, (d - g->ow) * pw, 1);
-                else
-                    dropblock__or_shifted(row, rw, seeds, seed_words, (g->ow - d) * pw, 0);
-            }
-            if (g->rowbits & 63) row[rw - 2] &= (UINT64_C(1) << (g->rowbits & 63)) - 1;
-            row[rw - 1] = 0;
-            wide = row;
+/* The seed indices whose blocks reach into coordinates [lo, hi] (inclusive):
+   seed s covers x iff x + o - b + 1 <= s <= x + o. */
+DROPBLOCK__INTERNAL void dropblock__seeds_over(size_t lo, size_t hi, size_t o, size_t b, size_t grid, size_t *s0,
+                                               size_t *s1) {
+    *s0 = lo + o >= b - 1 ? lo + o - (b - 1) : 0;
+    *s1 = hi + o + 1 < grid ? hi + o + 1 : grid;
+}
+
+/* row |= row shifted by `bits` towards higher (up) or lower bit positions,
+   in place over rw words: each word reads only words not yet written. */
+DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bits, int up) {
+    size_t q = bits >> 6, k;
+    unsigned b = (unsigned)(bits & 63);
+    if (q >= rw) return;
+    if (up) {
+        for (k = rw; k-- > q;) {
+            uint64_t v = row[k - q] << b;
+            if (b && k > q) v |= row[k - q - 1] >> (64 - b);
+            row[k] |= v;
         }
-        for (z = z0; z < z1; ++z)
-            for (i = i0; i < i1; ++i)
-                dropblock__or_at(mask, ((mn * g->d + z) * g->h + i) * g->rowbits, wide, g->rowbits);
-        return;
-    }
-    /* NCHW with a map per channel: the draws interleave channels, so paint
-       each seed's run into its channel's rows. */
-    for (k = 0; k < seed_words - 1; ++k) {
-        uint64_t bitsk = seeds[k];
-        while (bitsk) {
-            size_t p = k * 64 + dropblock__ctz64(bitsk), c = p % g->cm;
-            bitsk &= bitsk - 1;
-            dropblock__span(p / g->cm, g->ow, g->bw, g->w, &j0, &j1);
-            for (z = z0; z < z1; ++z)
-                for (i = i0; i < i1; ++i)
-                    dropblock__set_run(mask, (((mn * g->cm + c) * g->d + z) * g->h + i) * g->w + j0, j1 - j0);
+    } else {
+        for (k = 0; k + q < rw; ++k) {
+            uint64_t v = row[k + q] >> b;
+            if (b && k + q + 1 < rw) v |= row[k + q + 1] << (64 - b);
+            row[k] |= v;
         }
     }
 }
 
-/* Builds the keep mask of map samples [m0, m1) (mask bit 0 = first bit of
-   m0) and returns its number of set bits. scratch: two rows. */
-DROPBLOCK__INTERNAL size_t dropblock__build_mask(const dropblock__geom *g, uint64_t key, uint64_t t, size_t m0,
-                                                 size_t m1, uint64_t *mask, uint64_t *scratch) {
-    size_t rowlen = g->sw * g->cm, nbits = (m1 - m0) * g->mapbits, words = dropblock__words(nbits);
-    size_t mn, sz, si, k, kept = 0;
-    uint64_t *seeds = scratch, *row = scratch + dropblock__words(rowlen);
-    dropblock__draw dr;
-    dropblock__draw_init(&dr, key, t);
-    memset(mask, 0, words * sizeof(uint64_t));
-    for (mn = m0; mn < m1; ++mn)
-        for (sz = 0; sz < g->sd; ++sz)
-            for (si = 0; si < g->sh; ++si)
-                if (dropblock__draw_row(&dr, ((mn * g->sd + sz) * g->sh + si) * rowlen, rowlen, seeds))
-                    dropblock__paint_row(g, mask, mn - m0, sz, si, seeds, row);
-    for (k = 0; k < words - 1; ++k) {
-        mask[k] = ~mask[k];
-        if (k == words - 2 && (nbits & 63)) mask[k] &= (UINT64_C(1) << (nbits & 63)) - 1;
-        kept += dropblock__popcount64(mask[k]);
+/* Dilates a row of pixels of pw bits by `reach` pixels in one direction:
+   doubling steps, so a block of width bw costs about log2(bw) passes. */
+DROPBLOCK__INTERNAL void dropblock__dilate_row(uint64_t *row, size_t rw, size_t pw, size_t reach, int up) {
+    size_t cover = 1; /* pixels each seed covers so far, itself included */
+    while (cover <= reach) {
+        size_t s = cover < reach + 1 - cover ? cover : reach + 1 - cover;
+        dropblock__or_shift(row, rw, s * pw, up);
+        cover += s;
+    }
+}
+
+/* The location of mask row r: the first word of its band, and the bit
+   offset of the row in it. */
+DROPBLOCK__INTERNAL const uint64_t *dropblock__row(const dropblock__geom *g, const uint64_t *rows, size_t r,
+                                                   size_t *off) {
+    *off = (r % g->band_rows) * g->row_bits;
+    return rows + (r / g->band_rows) * g->band_words;
+}
+
+/* base bits [pos, pos + 64) |= w; the next word is written only if some
+   bit of w lands there (it may belong to another part of the build). */
+DROPBLOCK__INTERNAL void dropblock__or64(uint64_t *base, size_t pos, uint64_t w) {
+    unsigned r = (unsigned)(pos & 63);
+    base[pos >> 6] |= w << r;
+    if (r && (w >> (64 - r))) base[(pos >> 6) + 1] |= w >> (64 - r);
+}
+
+/* Set bits among base bits [pos, pos + len). */
+DROPBLOCK__INTERNAL size_t dropblock__count_bits(const uint64_t *base, size_t pos, size_t len) {
+    size_t k, n = 0;
+    for (k = 0; 64 * k < len; ++k)
+        n += dropblock__popcount64(dropblock__get_bits(base, pos + 64 * k, len - 64 * k < 64 ? len - 64 * k : 64));
+    return n;
+}
+
+/* Turns a painted row, word-aligned in buf (rw words, zero past its bits),
+   into keep bits and returns its kept count: widen (towards lower columns
+   first, while the padding is still zero), clear the padding, invert. */
+DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint64_t *buf, size_t rw) {
+    size_t k, kept = 0;
+    uint64_t any = 0;
+    for (k = 0; k < rw; ++k) any |= buf[k];
+    if (any) {
+        dropblock__dilate_row(buf, rw, g->cm, g->ow, 0);
+        dropblock__dilate_row(buf, rw, g->cm, g->bw - 1 - g->ow, 1);
+    }
+    for (k = 0; k < rw; ++k) {
+        uint64_t v = ~buf[k];
+        if (k == rw - 1) v &= dropblock__low_bits(g->row_bits - 64 * k);
+        buf[k] = v;
+        kept += dropblock__popcount64(v);
     }
     return kept;
 }
 
-/* ---- applying the mask ----------------------------------------------------- */
+/* Finishes every row of band b and stores the band's kept count. A band of
+   one row is finished in place; the rows of a longer band are shorter than
+   DROPBLOCK__BAND_BITS and are finished in a copy on the stack. */
+DROPBLOCK__INTERNAL void dropblock__finish_band(const dropblock__geom *g, uint64_t *rows, uint64_t *counts, size_t b) {
+    uint64_t *band = rows + b * g->band_words, buf[DROPBLOCK__BAND_BITS / 64 + 1];
+    size_t r, r1 = (b + 1) * g->band_rows < g->rows ? (b + 1) * g->band_rows : g->rows, kept = 0, k;
+    const size_t rw = (g->row_bits + 63) / 64;
+    if (g->band_rows == 1) {
+        counts[b] = dropblock__finish_row(g, band, g->band_words);
+        return;
+    }
+    for (r = b * g->band_rows; r < r1; ++r) {
+        size_t off = (r % g->band_rows) * g->row_bits;
+        for (k = 0; k < rw; ++k) buf[k] = dropblock__get_bits(band, off + 64 * k, g->row_bits - 64 * k < 64 ? g->row_bits - 64 * k : 64);
+        kept += dropblock__finish_row(g, buf, rw);
+        for (k = 0; k < rw; ++k) { /* the row's bits of the band := buf */
+            size_t pos = off + 64 * k;
+            unsigned sh = (unsigned)(pos & 63);
+            uint64_t m = dropblock__low_bits(g->row_bits - 64 * k), *p = band + (pos >> 6);
+            p[0] = (p[0] & ~(m << sh)) | (buf[k] << sh);
+            if (sh && (m >> (64 - sh))) p[1] = (p[1] & ~(m >> (64 - sh))) | (buf[k] >> (64 - sh));
+        }
+    }
+    counts[b] = kept;
+}
+
+/* Builds bands [b0, b1) of a mask whose window starts at map sample m_first
+   of the logical batch. Every seed row that covers one of their rows is
+   drawn and ORed into those of its rows that are in the bands, so the
+   parts of a build never write each other's words. */
+DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64_t key, uint64_t t, uint64_t m_first,
+                                                size_t b0, size_t b1, uint64_t *rows, uint64_t *counts) {
+    const size_t plane = g->d * g->h, len = g->sw * g->cm, words = (len + 63) / 64;
+    const size_t r0 = b0 * g->band_rows, r1 = b1 * g->band_rows < g->rows ? b1 * g->band_rows : g->rows;
+    size_t mn, b;
+    dropblock__draw dr;
+    if (b0 >= b1) return;
+    dropblock__draw_init(&dr, key, t);
+    memset(rows + b0 * g->band_words, 0, (b1 - b0) * g->band_words * sizeof(uint64_t));
+    for (mn = r0 / plane; mn * plane < r1; ++mn) {
+        /* the part's rows of map sample mn: q0 .. q1-1 as z*H + i */
+        size_t q0 = (r0 > mn * plane ? r0 - mn * plane : 0), q1 = (r1 - mn * plane < plane ? r1 - mn * plane : plane);
+        size_t za = q0 / g->h, ia = q0 % g->h, zb = (q1 - 1) / g->h, ib = (q1 - 1) % g->h;
+        size_t sz, sz0, sz1, si, si0, si1, z, i, k;
+        dropblock__seeds_over(za, zb, g->od, g->bd, g->sd, &sz0, &sz1);
+        for (sz = sz0; sz < sz1; ++sz) {
+            size_t z0, z1, ilo, ihi;
+            dropblock__span(sz, g->od, g->bd, g->d, &z0, &z1);
+            if (z0 < za) z0 = za;
+            if (z1 > zb + 1) z1 = zb + 1;
+            /* rows of the part in slices z0 .. z1-1 lie in ilo .. ihi */
+            ilo = z1 - 1 > za ? 0 : ia;
+            ihi = z0 < zb ? g->h - 1 : ib;
+            dropblock__seeds_over(ilo, ihi, g->oh, g->bh, g->sh, &si0, &si1);
+            for (si = si0; si < si1; ++si) {
+                uint64_t p0 = (((m_first + mn) * g->sd + sz) * g->sh + si) * (uint64_t)len;
+                size_t i0, i1;
+                dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
+                for (k = 0; k < words; ++k) {
+                    uint64_t w = dropblock__seed_word(&dr, p0, k, len);
+                    if (!w) continue;
+                    for (z = z0; z < z1; ++z) {
+                        size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
+                        if (a < q0) a = q0;
+                        if (e > q1) e = q1;
+                        for (i = a; i < e; ++i) {
+                            size_t r = mn * plane + i, off;
+                            uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, r, &off);
+                            dropblock__or64(band, off + 64 * k, w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (b = b0; b < b1; ++b) dropblock__finish_band(g, rows, counts, b);
+}
+
+/* ---- element types -----------------------------------------------------------
+   The 16-bit conversions are integer code, identical on every platform; the
+   x86 F16C path below computes the same bits (tests compare all 65536). */
+
+#define DROPBLOCK__KEEP 4 /* internal "type" of the 1.x keep-mask bytes: 1 kept, 0 dropped */
+
+DROPBLOCK__INTERNAL size_t dropblock__dtype_size(int dtype) {
+    switch (dtype) {
+    case DROPBLOCK_F32: return 4;
+    case DROPBLOCK_F16:
+    case DROPBLOCK_BF16: return 2;
+    case DROPBLOCK_F64: return 8;
+    case DROPBLOCK__KEEP: return 1;
+    default: return 0;
+    }
+}
+
+DROPBLOCK__INTERNAL float dropblock__float_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+DROPBLOCK__INTERNAL uint32_t dropblock__bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* binary16 to float, exactly. */
+DROPBLOCK__INTERNAL float dropblock__half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+    if (e == 0x1F) return dropblock__float_of(sign | 0x7F800000u | (m << 13));
+    if (e == 0) {
+        unsigned p = 0; /* subnormal m * 2^-24: normalise on the leading bit */
+        if (m == 0) return dropblock__float_of(sign);
+        while (!(m >> (p + 1) == 0)) ++p;
+        return dropblock__float_of(sign | ((p + 103u) << 23) | ((m << (23 - p)) & 0x7FFFFFu));
+    }
+    return dropblock__float_of(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+/* A double rounded to a 16-bit float with ebits exponent bits (5: binary16,
+   8: bfloat16) and 15 - ebits mantissa bits, to nearest, ties to even;
+   overflow gives Inf, a NaN keeps its sign and top payload bits and is made
+   quiet. Integer arithmetic on the bits: the same result everywhere. */
+DROPBLOCK__INTERNAL uint16_t dropblock__round16(double v, unsigned ebits) {
+    const unsigned mbits = 15 - ebits;
+    const int bias = (1 << (ebits - 1)) - 1;
+    const uint32_t inf = ((1u << ebits) - 1) << mbits;
+    uint64_t u, m, r, rem, half;
+    uint32_t sign, out;
+    int de, et, q;
+    unsigned shift;
+    memcpy(&u, &v, sizeof u);
+    sign = (uint32_t)(u >> 63) << 15;
+    de = (int)((u >> 52) & 0x7FF);
+    m = u & ((UINT64_C(1) << 52) - 1);
+    if (de == 0x7FF)
+        return (uint16_t)(sign | inf | (m ? (1u << (mbits - 1)) | (uint32_t)(m >> (52 - mbits)) : 0));
+    if (de == 0) return (uint16_t)sign; /* binary64 subnormals are far below half a 16-bit ulp */
+    et = de - 1023;
+    if (et > bias) return (uint16_t)(sign | inf);
+    m |= UINT64_C(1) << 52;                                   /* v = m * 2^(de - 1075) */
+    q = (et > 1 - bias ? et : 1 - bias) - (int)mbits;         /* the target ulp is 2^q */
+    shift = (unsigned)(q - (de - 1075));                      /* >= 52 - mbits */
+    if (shift > 63) return (uint16_t)sign;                    /* below half an ulp */
+    r = m >> shift;
+    rem = m & ((UINT64_C(1) << shift) - 1);
+    half = UINT64_C(1) << (shift - 1);
+    if (rem > half || (rem == half && (r & 1u))) ++r;
+    /* r ulps of 2^q: the exponent field of the smaller of et and the
+       subnormal range, plus r (whose bit mbits is the implicit one; a carry
+       out of the mantissa moves to the next exponent, as it should) */
+    out = ((uint32_t)((et > 1 - bias ? et : 1 - bias) + bias - 1) << mbits) + (uint32_t)r;
+    return (uint16_t)(sign | (out >= inf ? inf : out));
+}
+
+/* float to bfloat16, to nearest, ties to even; NaN made quiet. */
+DROPBLOCK__INTERNAL uint16_t dropblock__float_to_bf16(float f) {
+    uint32_t u = dropblock__bits_of(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+/* R(s * X) of a kept 16-bit element (s != 1): a NaN is only made quiet,
+   without a float multiply, whose NaN result differs between CPUs. */
+DROPBLOCK__INTERNAL uint16_t dropblock__half_scaled(uint16_t h, float s) {
+    if ((h & 0x7FFFu) > 0x7C00u) return (uint16_t)(h | 0x200u);
+    return dropblock__round16((double)(dropblock__half_to_float(h) * s), 5);
+}
+
+DROPBLOCK__INTERNAL uint16_t dropblock__bf16_scaled(uint16_t b, float s) {
+    if ((b & 0x7FFFu) > 0x7F80u) return (uint16_t)(b | 0x40u);
+    return dropblock__float_to_bf16(dropblock__float_of((uint32_t)b << 16) * s);
+}
+
+/* ---- applying the mask -------------------------------------------------------
+   The kernels take runs of up to 64 elements that are contiguous in x and
+   y, with one mask bit each in a word w (bit k: element k kept). */
+
+typedef struct dropblock__op {
+    int kind;      /* a dropblock_dtype or DROPBLOCK__KEEP */
+    size_t es;     /* element size in bytes */
+    float s;       /* the scale (F32, F16, BF16) */
+    double s64;    /* the scale (F64) */
+    int copy;      /* s is exactly 1: kept elements are bit copies */
+    int f16c;      /* the CPU has F16C */
+} dropblock__op;
 
 /* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for k < len <= 64.
    The product is cleared with a bit mask, and s == 1 copies the bits of x
    (a multiply would quiet a signalling NaN). */
-DROPBLOCK__INTERNAL void dropblock__apply_tail(const float *x, float *y, uint64_t w, float s, size_t len) {
+DROPBLOCK__INTERNAL void dropblock__f32_tail(const float *x, float *y, uint64_t w, float s, int copy, size_t len) {
     size_t k;
     for (k = 0; k < len; ++k) {
-        float v = s == 1.0f ? x[k] : x[k] * s;
-        uint32_t u;
-        memcpy(&u, &v, sizeof u);
+        uint32_t u = dropblock__bits_of(copy ? x[k] : x[k] * s);
         u &= 0u - (uint32_t)((w >> k) & 1u);
         memcpy(&y[k], &u, sizeof u);
     }
@@ -1149,10 +1489,9 @@ DROPBLOCK__INTERNAL void dropblock__apply_tail(const float *x, float *y, uint64_
 
 /* The same for 64 elements; the SSE2 path computes the same IEEE products
    and masks, so both paths give the same bits. */
-DROPBLOCK__INTERNAL void dropblock__apply64(const float *x, float *y, uint64_t w, float s) {
+DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w, float s, int copy) {
 #ifdef DROPBLOCK__SSE2
     const __m128 vs = _mm_set1_ps(s);
-    const int copy = s == 1.0f;
     size_t h, q;
     for (h = 0; h < 2; ++h) {
         __m128i v = _mm_set1_epi32((int)(uint32_t)(w >> (32 * h)));
@@ -1166,106 +1505,172 @@ DROPBLOCK__INTERNAL void dropblock__apply64(const float *x, float *y, uint64_t w
         }
     }
 #else
-    dropblock__apply_tail(x, y, w, s, 64);
+    dropblock__f32_tail(x, y, w, s, copy, 64);
 #endif
 }
 
-DROPBLOCK__INTERNAL void dropblock__keep_bytes(uint8_t *keep, uint64_t w, size_t len) {
+#ifdef DROPBLOCK__F16C
+/* 64 binary16 elements with F16C: the same exact widening, float multiply
+   and round-to-nearest-even narrowing (a NaN comes out quiet with its top
+   payload bits, as in dropblock__half_scaled), then the mask. */
+__attribute__((target("avx,f16c"))) static void dropblock__f16_64_f16c(const uint16_t *x, uint16_t *y, uint64_t w,
+                                                                       float s) {
+    const __m256 vs = _mm256_set1_ps(s);
+    const __m128i sel = _mm_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128);
+    size_t q;
+    for (q = 0; q < 8; ++q) {
+        __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(x + 8 * q)));
+        __m128i r = _mm256_cvtps_ph(_mm256_mul_ps(f, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m128i b = _mm_set1_epi16((short)((w >> (8 * q)) & 0xFFu));
+        __m128i m = _mm_cmpeq_epi16(_mm_and_si128(b, sel), sel);
+        _mm_storeu_si128((__m128i *)(void *)(y + 8 * q), _mm_and_si128(r, m));
+    }
+}
+#endif
+
+/* Elements x[0 .. len) to y under w, len <= 64, for any kind. */
+DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x, void *y, uint64_t w, size_t len) {
     size_t k;
-    for (k = 0; k < len; ++k) keep[k] = (uint8_t)((w >> k) & 1u);
+    switch (op->kind) {
+    case DROPBLOCK_F32:
+        if (len == 64)
+            dropblock__f32_64((const float *)x, (float *)y, w, op->s, op->copy);
+        else
+            dropblock__f32_tail((const float *)x, (float *)y, w, op->s, op->copy, len);
+        return;
+    case DROPBLOCK_F64:
+        for (k = 0; k < len; ++k) {
+            const double *xd = (const double *)x;
+            double v = op->copy ? xd[k] : xd[k] * op->s64;
+            uint64_t u;
+            memcpy(&u, &v, sizeof u);
+            u &= UINT64_C(0) - ((w >> k) & 1u);
+            memcpy((double *)y + k, &u, sizeof u);
+        }
+        return;
+    case DROPBLOCK_F16:
+    case DROPBLOCK_BF16: {
+        const uint16_t *xh = (const uint16_t *)x;
+        uint16_t *yh = (uint16_t *)y;
+#ifdef DROPBLOCK__F16C
+        if (op->kind == DROPBLOCK_F16 && op->f16c && len == 64 && !op->copy) {
+            dropblock__f16_64_f16c(xh, yh, w, op->s);
+            return;
+        }
+#endif
+        for (k = 0; k < len; ++k) {
+            uint16_t v = op->copy ? xh[k]
+                         : op->kind == DROPBLOCK_F16 ? dropblock__half_scaled(xh[k], op->s)
+                                                     : dropblock__bf16_scaled(xh[k], op->s);
+            yh[k] = (uint16_t)(v & (0u - (unsigned)((w >> k) & 1u)));
+        }
+        return;
+    }
+    default: /* DROPBLOCK__KEEP */
+        for (k = 0; k < len; ++k) ((uint8_t *)y)[k] = (uint8_t)((w >> k) & 1u);
+        return;
+    }
 }
 
-/* len elements, one mask bit each, starting at mask bit pos. */
-DROPBLOCK__INTERNAL void dropblock__apply_bits(const uint64_t *mask, size_t pos, size_t len, float s,
-                                               const float *x, float *y, uint8_t *keep) {
-    size_t e;
-    for (e = 0; e + 64 <= len; e += 64) {
-        uint64_t w = dropblock__get64(mask, pos + e);
-        dropblock__apply64(x + e, y + e, w, s);
-        if (keep) dropblock__keep_bytes(keep + e, w, 64);
-    }
-    if (e < len) {
-        uint64_t w = dropblock__get64(mask, pos + e);
-        dropblock__apply_tail(x + e, y + e, w, s, len - e);
-        if (keep) dropblock__keep_bytes(keep + e, w, len - e);
+/* len contiguous elements, one mask bit each from bit pos of row. */
+DROPBLOCK__INTERNAL void dropblock__run_bits(const dropblock__op *op, const uint64_t *row, size_t pos, size_t len,
+                                             const char *x, char *y) {
+    size_t e, n;
+    for (e = 0; e < len; e += n) {
+        n = len - e < 64 ? len - e : 64;
+        dropblock__run64(op, x + e * op->es, y + e * op->es, dropblock__bits64(row, pos + e), n);
     }
 }
 
-/* npix pixels of c elements each, one mask bit per pixel (NHWC with the
-   channels sharing a map): kept runs are scaled, dropped runs zeroed. */
-DROPBLOCK__INTERNAL void dropblock__apply_pixels(const uint64_t *mask, size_t pos, size_t npix, size_t c, float s,
-                                                 const float *x, float *y, uint8_t *keep) {
-    size_t p = 0, e;
+/* len contiguous elements that all share one mask bit. */
+DROPBLOCK__INTERNAL void dropblock__run_same(const dropblock__op *op, uint64_t kept, size_t len, const char *x,
+                                             char *y) {
+    size_t e, n;
+    if (!kept) {
+        memset(y, 0, len * op->es); /* +0 in every type */
+        return;
+    }
+    for (e = 0; e < len; e += n) {
+        n = len - e < 64 ? len - e : 64;
+        dropblock__run64(op, x + e * op->es, y + e * op->es, ~UINT64_C(0), n);
+    }
+}
+
+/* npix contiguous pixels of c elements each, one mask bit per pixel from
+   bit pos (the channels share a map): runs of equal bits at once. */
+DROPBLOCK__INTERNAL void dropblock__run_pixels(const dropblock__op *op, const uint64_t *row, size_t pos, size_t npix,
+                                               size_t c, const char *x, char *y) {
+    size_t p = 0;
     while (p < npix) {
-        uint64_t w = dropblock__get64(mask, pos + p);
+        uint64_t w = dropblock__bits64(row, pos + p);
         unsigned on = (unsigned)(w & 1u);
         size_t run = (w == (on ? ~UINT64_C(0) : 0)) ? 64 : dropblock__ctz64(on ? ~w : w);
-        size_t n = (run < npix - p ? run : npix - p) * c;
-        const float *xs = x + p * c;
-        float *ys = y + p * c;
-        if (on) {
-            for (e = 0; e + 64 <= n; e += 64) dropblock__apply64(xs + e, ys + e, ~UINT64_C(0), s);
-            dropblock__apply_tail(xs + e, ys + e, ~UINT64_C(0), s, n - e);
-        } else {
-            memset(ys, 0, n * sizeof(float));
-        }
-        if (keep) memset(keep + p * c, (int)on, n);
-        p += n / c;
+        if (run > npix - p) run = npix - p;
+        dropblock__run_same(op, on, run * c, x + p * c * op->es, y + p * c * op->es);
+        p += run;
     }
 }
 
-DROPBLOCK__INTERNAL float dropblock__ratio(size_t all, size_t kept) {
-    return kept ? (float)((double)all / (double)kept) : 0.0f;
+/* len contiguous elements whose bits are every stride-th bit from pos (an
+   NCHW channel row of a per-channel mask, which is stored NHWC). */
+DROPBLOCK__INTERNAL void dropblock__run_strided(const dropblock__op *op, const uint64_t *row, size_t pos,
+                                                size_t stride, size_t len, const char *x, char *y) {
+    size_t e, n, k;
+    for (e = 0; e < len; e += n) {
+        uint64_t w = 0;
+        n = len - e < 64 ? len - e : 64;
+        for (k = 0; k < n; ++k) w |= dropblock__bit(row, pos + (e + k) * stride) << k;
+        dropblock__run64(op, x + e * op->es, y + e * op->es, w, n);
+    }
 }
 
-/* Mask building needs two rows of W*C bits of scratch; rows up to this
-   many words (16384 bits) live on the stack (4 KiB), so the workspace of
-   such shapes is the mask alone: at most one bit per element. */
-#define DROPBLOCK__STACK_ROW_WORDS 257u
-
-/* Workspace for a call over `elements` elements with rows of `row` = W*C
-   elements: the mask, scratch rows too long for the stack, and slack to
-   align it. */
-DROPBLOCK__INTERNAL size_t dropblock__workspace_bytes(size_t elements, size_t row) {
-    size_t rw = dropblock__words(row);
-    return (dropblock__words(elements) + (rw > DROPBLOCK__STACK_ROW_WORDS ? 2 * rw : 0)) * sizeof(uint64_t) +
-           sizeof(uint64_t) - 1;
+/* One tensor row (W pixels of C channels) under its mask row, the bits
+   from bit off of row. xw, xc, yw, yc: element strides of the pixels and
+   channels. Rows with contiguous channels (NHWC) or contiguous pixels
+   (NCHW) take the word-at-a-time kernels; anything else goes element by
+   element. */
+DROPBLOCK__INTERNAL void dropblock__apply_row(const dropblock__op *op, const dropblock__geom *g, const uint64_t *row,
+                                              size_t off, const char *x, ptrdiff_t xw, ptrdiff_t xc, char *y,
+                                              ptrdiff_t yw, ptrdiff_t yc) {
+    const size_t W = g->w, C = g->c, es = op->es;
+    const int shared = g->cm == 1 && C > 1;
+    size_t j, c;
+    if (xc == 1 && yc == 1) {
+        if (xw == (ptrdiff_t)C && yw == (ptrdiff_t)C) {
+            if (shared)
+                dropblock__run_pixels(op, row, off, W, C, x, y);
+            else
+                dropblock__run_bits(op, row, off, W * C, x, y);
+            return;
+        }
+        for (j = 0; j < W; ++j) {
+            const char *xj = x + (size_t)xw * j * es;
+            char *yj = y + (size_t)yw * j * es;
+            if (shared)
+                dropblock__run_same(op, dropblock__bit(row, off + j), C, xj, yj);
+            else
+                dropblock__run_bits(op, row, off + j * C, C, xj, yj);
+        }
+        return;
+    }
+    if (xw == 1 && yw == 1) {
+        for (c = 0; c < C; ++c) {
+            const char *xc0 = x + (size_t)xc * c * es;
+            char *yc0 = y + (size_t)yc * c * es;
+            if (shared)
+                dropblock__run_bits(op, row, off, W, xc0, yc0);
+            else
+                dropblock__run_strided(op, row, off + c, C, W, xc0, yc0);
+        }
+        return;
+    }
+    for (j = 0; j < W; ++j)
+        for (c = 0; c < C; ++c)
+            dropblock__run64(op, x + ((size_t)xw * j + (size_t)xc * c) * es, y + ((size_t)yw * j + (size_t)yc * c) * es,
+                             dropblock__bit(row, off + (shared ? j : j * C + c)), 1);
 }
 
-/* A checked call: geometry, seed threshold t (0: no seed can occur), the
-   stream key, the samples [n0, n1) it touches, and whether it is a
-   backward pass (which never fills noise). */
-typedef struct dropblock__call {
-    dropblock__geom g;
-    const dropblock_config *cfg;
-    uint64_t t, key;
-    size_t n0, n1;
-    int grad;
-} dropblock__call;
-
-/* The map samples the call's samples use: their own, or the shared one. */
-DROPBLOCK__INTERNAL size_t dropblock__first_map(const dropblock__call *k) { return k->g.nm == 1 ? 0 : k->n0; }
-DROPBLOCK__INTERNAL size_t dropblock__end_map(const dropblock__call *k) { return k->g.nm == 1 ? 1 : k->n1; }
-
-/* Builds the mask of the call in ws and returns how many of the call's
-   elements it keeps (a shared mask bit stands for several elements). */
-DROPBLOCK__INTERNAL size_t dropblock__mask(const dropblock__call *k, uint64_t *ws) {
-    const dropblock__geom *g = &k->g;
-    size_t m0 = dropblock__first_map(k), m1 = dropblock__end_map(k), ones;
-    uint64_t stack[2 * DROPBLOCK__STACK_ROW_WORDS];
-    if (k->t == 0) return (k->n1 - k->n0) * g->sample;
-    DROPBLOCK_ASSERT(ws != NULL);
-    ones = dropblock__build_mask(g, k->key, k->t, m0, m1, ws,
-                                 dropblock__words(g->w * g->c) <= DROPBLOCK__STACK_ROW_WORDS
-                                     ? stack
-                                     : ws + dropblock__words((m1 - m0) * g->mapbits));
-    return ones * (g->c / g->cm) * (g->nm == 1 ? k->n1 - k->n0 : 1);
-}
-
-/* The scale mode in effect: as in timm, noise replaces and nothing rescales. */
-DROPBLOCK__INTERNAL dropblock_scale dropblock__scale_mode(const dropblock__geom *g, const dropblock_config *cfg) {
-    return g->noise ? DROPBLOCK_SCALE_NONE : cfg->scale;
-}
+/* ---- the noise fill (DROPBLOCK_FILL_NOISE) ----------------------------------- */
 
 /* The noise needs ln, sqrt and cos to far better than float precision, not
    to the last bit of double: the series and steps below stop at a relative
@@ -1330,9 +1735,10 @@ DROPBLOCK__INTERNAL void dropblock__sincos(double a, double *sn, double *cs) {
    the noise stream (u1 = ((w >> 11) + 1) 2^-53 in (0, 1], u2 = (w >> 11)
    2^-53, its quadrant taken from the top bits so that the series only
    sees [0, pi/4]). Basic IEEE operations only, each product rounded on its
-   own: the same bits wherever double is binary64, and no libm. */
-DROPBLOCK__INTERNAL float dropblock__noise(uint64_t key, size_t e) {
-    uint64_t x = key + ((uint64_t)e * 2u + 1u) * DROPBLOCK__GOLDEN;
+   own: the same bits wherever double is binary64, and no libm. Each type
+   rounds this double once. */
+DROPBLOCK__INTERNAL double dropblock__noise(uint64_t key, uint64_t e) {
+    uint64_t x = key + (e * 2u + 1u) * DROPBLOCK__GOLDEN;
     uint64_t w1 = dropblock__mix(x), n2 = dropblock__mix(x + DROPBLOCK__GOLDEN) >> 11;
     uint64_t f = n2 & ((UINT64_C(1) << 51) - 1), half = UINT64_C(1) << 50; /* angle in the quadrant */
     unsigned q = (unsigned)(n2 >> 51);
@@ -1347,122 +1753,425 @@ DROPBLOCK__INTERNAL float dropblock__noise(uint64_t key, size_t e) {
         cs = t;
     }
     c = q == 0 ? cs : q == 1 ? -sn : q == 2 ? -cs : sn; /* cos(q pi/2 + angle) */
-    return (float)dropblock__mul(r, c);
+    return dropblock__mul(r, c);
 }
 
-/* DROPBLOCK_FILL_NOISE: every dropped element of sample n gets its noise.
-   mpos: the sample's map in the mask. Walks the dropped (zero) bits of the
-   map only; a bit of a map shared by the channels stands for all of them. */
-DROPBLOCK__INTERNAL void dropblock__fill_noise(const dropblock__call *k, size_t n, size_t mpos, float *ys,
-                                               const uint64_t *mask) {
-    const dropblock__geom *g = &k->g;
-    const uint64_t key = dropblock__mix(k->key ^ UINT64_C(0x6A09E667F3BCC909));
-    size_t plane = g->d * g->h * g->w, b, c;
-    for (b = 0; b < g->mapbits; b += 64) {
-        uint64_t dropped = ~dropblock__get64(mask, mpos + b);
-        if (g->mapbits - b < 64) dropped &= (UINT64_C(1) << (g->mapbits - b)) - 1;
+/* Stores the noise value of a dropped element, rounded once to its type. */
+DROPBLOCK__INTERNAL void dropblock__store_noise(int kind, char *y, double v) {
+    float f;
+    uint16_t h;
+    switch (kind) {
+    case DROPBLOCK_F32: f = (float)v; memcpy(y, &f, sizeof f); return;
+    case DROPBLOCK_F64: memcpy(y, &v, sizeof v); return;
+    default: h = dropblock__round16(v, kind == DROPBLOCK_F16 ? 5u : 8u); memcpy(y, &h, sizeof h); return;
+    }
+}
+
+/* Fills the dropped elements of one tensor row with their noise. e0: the
+   logical (NHWC-order, whole-batch) index of the row's first element. A
+   bit of a map shared by the channels stands for all of them. */
+DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dropblock__geom *g, const uint64_t *row,
+                                              size_t off, uint64_t key, uint64_t e0, char *y, ptrdiff_t yw,
+                                              ptrdiff_t yc) {
+    const size_t bits = g->w * g->cm, C = g->c;
+    size_t b, c;
+    for (b = 0; b < bits; b += 64) {
+        uint64_t dropped = ~dropblock__bits64(row, off + b) & dropblock__low_bits(bits - b);
         while (dropped) {
             size_t bit = b + dropblock__ctz64(dropped);
-            /* the bit's pixel p and channel (all channels when shared) */
-            size_t p = g->nchw ? bit % plane : bit / g->cm, c0 = g->nchw ? bit / plane : bit % g->cm;
-            size_t c1 = g->cm == 1 ? g->c : c0 + 1;
+            size_t j = g->cm == 1 ? bit : bit / C, c0 = g->cm == 1 ? 0 : bit % C, c1 = g->cm == 1 ? C : c0 + 1;
             dropped &= dropped - 1;
-            for (c = g->cm == 1 ? 0 : c0; c < c1; ++c)
-                ys[g->nchw ? c * plane + p : p * g->c + c] = dropblock__noise(key, n * g->sample + p * g->c + c);
+            for (c = c0; c < c1; ++c)
+                dropblock__store_noise(op->kind, y + ((size_t)yw * j + (size_t)yc * c) * op->es,
+                                       dropblock__noise(key, e0 + j * C + c));
         }
     }
 }
 
-/* y = s*x under the mask that dropblock__mask built, for the call's
-   samples. batch_kept: kept count of the whole tensor (batch scale).
-   x, y and keep point at the whole tensor. */
-DROPBLOCK__INTERNAL void dropblock__apply_samples(const dropblock__call *k, size_t batch_kept, const float *x,
-                                                  float *y, uint8_t *keep, const uint64_t *mask) {
-    const dropblock__geom *g = &k->g;
-    dropblock_scale scale = dropblock__scale_mode(g, k->cfg);
-    size_t plane = g->d * g->h * g->w, n, c;
-    float s = 1.0f;
-    if (k->t == 0) { /* identity: a bit-exact copy, not a multiply by 1 */
-        size_t e0 = k->n0 * g->sample, len = (k->n1 - k->n0) * g->sample;
-        if (y != x) memcpy(y + e0, x + e0, len * sizeof(float));
-        if (keep) memset(keep + e0, 1, len);
-        return;
+/* ---- the mask object ---------------------------------------------------------
+   Workspace: 64-byte aligned, one kept count per band, then the bands
+   (band_words words each), then one zero word. */
+
+#ifdef DROPBLOCK__F16C
+DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
+    unsigned a, b, c, d;
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+#endif
+
+DROPBLOCK__INTERNAL void dropblock__dims(const dropblock_tensor *t, int dims[5]) {
+    dims[0] = t->n; dims[1] = t->d; dims[2] = t->h; dims[3] = t->w; dims[4] = t->c;
+}
+
+/* Workspace bytes of a mask over checked sizes, whatever the config
+   shares (the largest of its four layouts); 0 if that overflows. */
+DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
+    size_t most = 0;
+    int k;
+    for (k = 0; k < 4; ++k) {
+        size_t rows = (size_t)(k & 1 ? 1 : dims[0]) * (size_t)dims[1] * (size_t)dims[2]; /* <= the element count */
+        size_t br, bands, bw, words, bytes;
+        if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw) ||
+            !dropblock__mul_ok(bands, bw + 1, &words) || words > (size_t)-1 / sizeof(uint64_t) - 1 ||
+            (bytes = (words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
+            return 0;
+        if (bytes + 63 > most) most = bytes + 63;
     }
-    if (scale == DROPBLOCK_SCALE_BATCH) s = dropblock__ratio(g->total, batch_kept);
-    if (scale == DROPBLOCK_SCALE_EXPECTED) {
-        double e = dropblock__expected_keep(g, dropblock__no_seed(k->t));
-        s = e > 0.0 ? (float)(1.0 / e) : 0.0f;
+    return most;
+}
+
+DROPBLOCK__INTERNAL dropblock_status dropblock__ws_size(const int dims[5], size_t *bytes) {
+    size_t total;
+    dropblock_status st = dropblock__count(dims, 1, &total);
+    if (st != DROPBLOCK_OK) return st;
+    *bytes = dropblock__ws_bytes(dims);
+    return *bytes ? DROPBLOCK_OK : DROPBLOCK_ERR_OVERFLOW;
+}
+
+DROPBLOCK__INTERNAL void dropblock__mask_dims(const dropblock_mask *m, int dims[5]) {
+    dims[0] = m->n_; dims[1] = m->d_; dims[2] = m->h_; dims[3] = m->w_; dims[4] = m->c_;
+}
+
+DROPBLOCK__INTERNAL void dropblock__mask_geom(const dropblock_mask *m, dropblock__geom *g) {
+    int dims[5];
+    dropblock__mask_dims(m, dims);
+    dropblock__geometry(&m->cfg_, dims, g);
+}
+
+DROPBLOCK__INTERNAL size_t dropblock__mask_ws_bytes(const dropblock_mask *m) {
+    int dims[5];
+    dropblock__mask_dims(m, dims);
+    return dropblock__ws_bytes(dims);
+}
+
+/* Validates cfg and the window (sizes dims, first sample n_offset of the
+   logical batch) and fills m but for its threshold and workspace. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__mask_setup(dropblock_mask *m, const dropblock_config *cfg,
+                                                           uint64_t step, const int dims[5], int64_t n_offset) {
+    size_t total;
+    dropblock_status st = dropblock__check_config(cfg);
+    if (st == DROPBLOCK_OK) st = dropblock__count(dims, 1, &total);
+    if (st != DROPBLOCK_OK) return st;
+    if (n_offset < 0) return DROPBLOCK_ERR_SHAPE;
+    /* the logical batch's element indices (noise) and seed positions stay
+       below 2^62 */
+    if ((uint64_t)total > (UINT64_C(1) << 62) ||
+        (uint64_t)n_offset > ((UINT64_C(1) << 62) / ((uint64_t)total / (uint64_t)dims[0])) - (uint64_t)dims[0])
+        return DROPBLOCK_ERR_OVERFLOW;
+    if (!dropblock__ws_bytes(dims)) return DROPBLOCK_ERR_OVERFLOW;
+    memset(m, 0, sizeof *m);
+    m->cfg_ = *cfg;
+    m->n_ = dims[0]; m->d_ = dims[1]; m->h_ = dims[2]; m->w_ = dims[3]; m->c_ = dims[4];
+    m->n_offset_ = n_offset;
+    m->key_ = dropblock__key(cfg->seed, step) ^ dropblock__mix(cfg->stream);
+    return DROPBLOCK_OK;
+}
+
+/* The seed probability, threshold and expected kept fraction of a set-up
+   mask. Solving for the exact rate costs far more than any check, so it
+   comes after them. */
+DROPBLOCK__INTERNAL void dropblock__mask_seed(dropblock_mask *m, const dropblock__geom *g) {
+    const dropblock_config *cfg = &m->cfg_;
+    if (cfg->flags & DROPBLOCK_EXACT_RATE) {
+        m->gamma_ = dropblock__gamma_exact((double)cfg->keep_prob, g);
+        m->t_ = dropblock__threshold(m->gamma_);
+    } else {
+        m->gamma_ = dropblock__gamma((double)cfg->keep_prob, g);
+        m->t_ = dropblock__paper_threshold(cfg->keep_prob, g);
     }
-    for (n = k->n0; n < k->n1; ++n) {
-        size_t mpos = (g->nm == 1 ? 0 : n - k->n0) * g->mapbits, e0 = n * g->sample;
-        const float *xs = x + e0;
-        float *ys = y + e0;
-        uint8_t *ks = keep ? keep + e0 : NULL;
-        if (scale == DROPBLOCK_SCALE_SAMPLE)
-            s = dropblock__ratio(g->sample, dropblock__count_run(mask, mpos, g->mapbits) * (g->c / g->cm));
-        if (!g->nchw && g->cm == g->c) {
-            dropblock__apply_bits(mask, mpos, g->sample, s, xs, ys, ks);
-        } else if (!g->nchw) {
-            dropblock__apply_pixels(mask, mpos, plane, g->c, s, xs, ys, ks);
-        } else {
-            for (c = 0; c < g->c; ++c)
-                dropblock__apply_bits(mask, mpos + (g->cm == 1 ? 0 : c * plane), plane, s, xs + c * plane,
-                                      ys + c * plane, ks ? ks + c * plane : NULL);
+    m->expected_ = m->t_ && cfg->scale == DROPBLOCK_SCALE_EXPECTED ? dropblock__expected_keep(g, dropblock__no_seed(m->t_))
+                                                                   : 1.0;
+#ifdef DROPBLOCK__F16C
+    m->f16c_ = dropblock__has_f16c();
+#endif
+}
+
+/* Points the mask at its workspace (only needed when a seed can occur). */
+DROPBLOCK__INTERNAL void dropblock__mask_bind(dropblock_mask *m, const dropblock__geom *g, void *workspace) {
+    uintptr_t p = (uintptr_t)workspace;
+    uint64_t *w = (uint64_t *)(void *)(p + (64 - p % 64) % 64);
+    m->counts_ = w;
+    m->rows_ = w + g->bands;
+    m->rows_[g->bands * g->band_words] = 0;
+}
+
+/* The bytes a bound mask's workspace spans (for the overlap checks). */
+DROPBLOCK__INTERNAL size_t dropblock__mask_span(const dropblock_mask *m, const dropblock__geom *g) {
+    return m->rows_ ? (g->bands * (g->band_words + 1) + 1) * sizeof(uint64_t) : 0;
+}
+
+/* Kept elements of mask rows [r0, r1): the counts of the bands inside,
+   a popcount of the rows of bands cut by the range. */
+DROPBLOCK__INTERNAL uint64_t dropblock__kept_rows(const dropblock_mask *m, const dropblock__geom *g, size_t r0,
+                                                  size_t r1) {
+    uint64_t bits = 0;
+    size_t b, r, off;
+    for (b = r0 / g->band_rows; b * g->band_rows < r1; ++b) {
+        size_t lo = b * g->band_rows, hi = lo + g->band_rows < g->rows ? lo + g->band_rows : g->rows;
+        if (lo >= r0 && hi <= r1) {
+            bits += m->counts_[b];
+            continue;
         }
-        if (g->noise && !k->grad) dropblock__fill_noise(k, n, mpos, ys, mask);
+        for (r = lo > r0 ? lo : r0; r < (hi < r1 ? hi : r1); ++r) {
+            const uint64_t *band = dropblock__row(g, m->rows_, r, &off);
+            bits += dropblock__count_bits(band, off, g->row_bits);
+        }
+    }
+    return bits * (uint64_t)(g->c / g->cm);
+}
+
+/* Kept elements of the mask's window. */
+DROPBLOCK__INTERNAL uint64_t dropblock__kept(const dropblock_mask *m, const dropblock__geom *g) {
+    if (!m->t_) return (uint64_t)g->total;
+    return dropblock__kept_rows(m, g, 0, g->rows) * (uint64_t)(g->nm == 1 ? g->n : 1);
+}
+
+/* The scale mode in effect: as in timm, noise replaces and nothing rescales. */
+DROPBLOCK__INTERNAL dropblock_scale dropblock__scale_mode(const dropblock_config *cfg) {
+    return (cfg->flags & DROPBLOCK_FILL_NOISE) ? DROPBLOCK_SCALE_NONE : cfg->scale;
+}
+
+/* The s that forward applies to sample n of the window, in double. */
+DROPBLOCK__INTERNAL double dropblock__scale(const dropblock_mask *m, const dropblock__geom *g, size_t n) {
+    uint64_t kept, total;
+    size_t plane = g->d * g->h, mn = g->nm == 1 ? 0 : n;
+    if (!m->t_) return 1.0; /* identity: a bit-exact copy */
+    switch (dropblock__scale_mode(&m->cfg_)) {
+    case DROPBLOCK_SCALE_BATCH:
+        kept = m->batch_total_ ? m->batch_kept_ : dropblock__kept(m, g);
+        total = m->batch_total_ ? m->batch_total_ : (uint64_t)g->total;
+        break;
+    case DROPBLOCK_SCALE_SAMPLE:
+        kept = dropblock__kept_rows(m, g, mn * plane, (mn + 1) * plane);
+        total = (uint64_t)g->sample;
+        break;
+    case DROPBLOCK_SCALE_EXPECTED: return m->expected_ > 0.0 ? 1.0 / m->expected_ : 0.0;
+    default: return 1.0;
+    }
+    return kept ? (double)total / (double)kept : 0.0;
+}
+
+/* The part's share [lo, hi) of count items: parts of nearly equal size. */
+DROPBLOCK__INTERNAL void dropblock__cut(size_t count, int part, int parts, size_t *lo, size_t *hi) {
+    size_t q = count / (size_t)parts, r = count % (size_t)parts, p = (size_t)part;
+    *lo = p * q + (p < r ? p : r);
+    *hi = *lo + q + (p < r ? 1 : 0);
+}
+
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_part(int part, int parts) {
+    return parts < 1 || part < 0 || part >= parts ? DROPBLOCK_ERR_PART : DROPBLOCK_OK;
+}
+
+/* Checks a tensor descriptor and gives the bytes its elements span. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_tensor(const dropblock_tensor *t, size_t *span) {
+    const ptrdiff_t st[5] = {t->stride_n, t->stride_d, t->stride_h, t->stride_w, t->stride_c};
+    int dims[5], order[5], k, j, used = 0;
+    size_t es, total, last = 0, reach = 1;
+    dropblock_status s;
+    if (!t->data) return DROPBLOCK_ERR_NULL;
+    if ((unsigned)t->dtype > (unsigned)DROPBLOCK_F64) return DROPBLOCK_ERR_DTYPE;
+    es = dropblock__dtype_size(t->dtype);
+    dropblock__dims(t, dims);
+    s = dropblock__count(dims, es, &total);
+    if (s != DROPBLOCK_OK) return s;
+    if (t->n_offset < 0) return DROPBLOCK_ERR_SHAPE;
+    for (k = 0; k < 5; ++k)
+        if (st[k] < 0) return DROPBLOCK_ERR_STRIDE;
+    for (k = 0; k < 5; ++k) { /* the last element's offset, in bytes too, fits ptrdiff_t */
+        size_t term;
+        if (!dropblock__mul_ok((size_t)(dims[k] - 1), (size_t)st[k], &term) || term > (size_t)PTRDIFF_MAX - last)
+            return DROPBLOCK_ERR_OVERFLOW;
+        last += term;
+    }
+    if (last >= (size_t)PTRDIFF_MAX / es) return DROPBLOCK_ERR_OVERFLOW;
+    for (k = 0; k < 5; ++k) { /* the dimensions of size > 1, by stride */
+        if (dims[k] == 1) continue;
+        for (j = used++; j > 0 && st[order[j - 1]] > st[k]; --j) order[j] = order[j - 1];
+        order[j] = k;
+    }
+    for (j = 0; j < used; ++j) {
+        if ((size_t)st[order[j]] < reach) return DROPBLOCK_ERR_STRIDE;
+        reach += (size_t)(dims[order[j]] - 1) * (size_t)st[order[j]];
+    }
+    if ((uintptr_t)t->data % es) return DROPBLOCK_ERR_STRIDE;
+    *span = (last + 1) * es;
+    return DROPBLOCK_OK;
+}
+
+DROPBLOCK__INTERNAL int dropblock__same_sizes(const dropblock_tensor *a, const dropblock_tensor *b) {
+    return a->n == b->n && a->d == b->d && a->h == b->h && a->w == b->w && a->c == b->c && a->n_offset == b->n_offset;
+}
+
+/* x and y describe the same elements at the same addresses (in place). */
+DROPBLOCK__INTERNAL int dropblock__same_view(const dropblock_tensor *x, const dropblock_tensor *y) {
+    return x->data == y->data && (x->n == 1 || x->stride_n == y->stride_n) &&
+           (x->d == 1 || x->stride_d == y->stride_d) && (x->h == 1 || x->stride_h == y->stride_h) &&
+           (x->w == 1 || x->stride_w == y->stride_w) && (x->c == 1 || x->stride_c == y->stride_c);
+}
+
+/* Checks an input/output pair: each valid, one dtype, the same sizes and
+   window, and in place or apart. span: the bytes y spans. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_pair(const dropblock_tensor *x, const dropblock_tensor *y,
+                                                           size_t *xspan, size_t *yspan) {
+    dropblock_status st = dropblock__check_tensor(x, xspan);
+    if (st == DROPBLOCK_OK) st = dropblock__check_tensor(y, yspan);
+    if (st != DROPBLOCK_OK) return st;
+    if (x->dtype != y->dtype) return DROPBLOCK_ERR_DTYPE;
+    if (!dropblock__same_sizes(x, y)) return DROPBLOCK_ERR_SHAPE;
+    if (!dropblock__same_view(x, y) && dropblock__overlap(x->data, *xspan, y->data, *yspan))
+        return DROPBLOCK_ERR_OVERLAP;
+    return DROPBLOCK_OK;
+}
+
+/* Applies the built mask to tensor rows (sample, depth, row) of part `part`
+   of x into y. kind: y's dtype, or DROPBLOCK__KEEP (x unused, y receives
+   the keep bytes). noise: fill the dropped elements with noise. */
+DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dropblock_tensor *x,
+                                               const dropblock_tensor *y, int kind, int noise, int part, int parts) {
+    const uint64_t nkey = dropblock__mix(m->key_ ^ UINT64_C(0x6A09E667F3BCC909));
+    dropblock__geom g;
+    dropblock__op op;
+    size_t plane, r0, r1, r, cur = (size_t)-1;
+    ptrdiff_t xw, xc, yw, yc;
+    if (!m->t_ && kind != DROPBLOCK__KEEP && dropblock__same_view(x, y)) return; /* identity in place */
+    dropblock__mask_geom(m, &g);
+    plane = g.d * g.h;
+    dropblock__cut(g.n * plane, part, parts, &r0, &r1);
+    memset(&op, 0, sizeof op);
+    op.kind = kind;
+    op.es = dropblock__dtype_size(kind);
+#ifdef DROPBLOCK__F16C
+    op.f16c = m->f16c_;
+#endif
+    /* strides of size-1 axes do not matter: pick ones that the row kernels'
+       contiguous cases recognise */
+    xc = g.c == 1 ? 1 : x->stride_c;
+    yc = g.c == 1 ? 1 : y->stride_c;
+    xw = g.w == 1 ? (xc == 1 ? (ptrdiff_t)g.c : 1) : x->stride_w;
+    yw = g.w == 1 ? (yc == 1 ? (ptrdiff_t)g.c : 1) : y->stride_w;
+    for (r = r0; r < r1; ++r) {
+        size_t n = r / plane, z = r % plane / g.h, i = r % g.h;
+        size_t off = 0;
+        const uint64_t *row = m->t_ ? dropblock__row(&g, m->rows_, ((g.nm == 1 ? 0 : n) * g.d + z) * g.h + i, &off) : NULL;
+        const char *xr = (const char *)x->data + ((size_t)x->stride_n * n + (size_t)x->stride_d * z +
+                                                   (size_t)x->stride_h * i) * op.es;
+        char *yr = (char *)y->data + ((size_t)y->stride_n * n + (size_t)y->stride_d * z + (size_t)y->stride_h * i) * op.es;
+        if (n != cur) {
+            op.s64 = dropblock__scale(m, &g, n);
+            op.s = (float)op.s64;
+            op.copy = kind == DROPBLOCK_F64 ? op.s64 == 1.0 : op.s == 1.0f;
+            cur = n;
+        }
+        dropblock__apply_row(&op, &g, row, off, xr, xw, xc, yr, yw, yc);
+        if (noise && row)
+            dropblock__noise_row(&op, &g, row, off, nkey,
+                                 ((((uint64_t)m->n_offset_ + n) * g.d + z) * g.h + i) * (uint64_t)(g.w * g.c), yr,
+                                 yw, yc);
     }
 }
 
-/* The seed threshold of a checked call. Solving for the exact rate costs
-   far more than any check, so it comes after them. */
-DROPBLOCK__INTERNAL void dropblock__seed(dropblock__call *k) {
-    const dropblock_config *cfg = k->cfg;
-    k->t = (cfg->flags & DROPBLOCK_EXACT_RATE)
-               ? dropblock__threshold(dropblock__gamma_exact((double)cfg->keep_prob, &k->g))
-               : dropblock__paper_threshold(cfg->keep_prob, &k->g);
+/* mask_forward and mask_backward: checks, then one part. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__mask_apply(const dropblock_mask *m, const dropblock_tensor *x,
+                                                           const dropblock_tensor *y, int part, int parts, int grad) {
+    dropblock__geom g;
+    size_t xspan, yspan, wspan;
+    dropblock_status st;
+    if (!m || !x || !y) return DROPBLOCK_ERR_NULL;
+    st = dropblock__check_part(part, parts);
+    if (st == DROPBLOCK_OK) st = dropblock__check_pair(x, y, &xspan, &yspan);
+    if (st != DROPBLOCK_OK) return st;
+    if (x->n != m->n_ || x->d != m->d_ || x->h != m->h_ || x->w != m->w_ || x->c != m->c_ ||
+        x->n_offset != m->n_offset_)
+        return DROPBLOCK_ERR_SHAPE;
+    dropblock__mask_geom(m, &g);
+    wspan = dropblock__mask_span(m, &g);
+    if (dropblock__overlap(m->counts_, wspan, x->data, xspan) || dropblock__overlap(m->counts_, wspan, y->data, yspan))
+        return DROPBLOCK_ERR_OVERLAP;
+    dropblock__apply_part(m, x, y, y->dtype, !grad && (m->cfg_.flags & DROPBLOCK_FILL_NOISE), part, parts);
+    return DROPBLOCK_OK;
 }
 
-/* Checks config, shape and sample range [n_begin, n_end) and fills the call
-   but for its seed threshold. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__setup(const dropblock_config *cfg, dropblock_shape3d s, uint64_t step,
-                                                     int n_begin, int n_end, int grad, dropblock__call *k) {
+/* One call of the tensor API on an executor (or this thread). */
+typedef struct dropblock__job {
+    const dropblock_mask *m;
+    const dropblock_tensor *x, *y;
+    int noise;
+} dropblock__job;
+
+DROPBLOCK__INTERNAL void dropblock__build_task(void *task, int part, int parts) {
+    (void)dropblock_mask_build(((const dropblock__job *)task)->m, part, parts);
+}
+
+DROPBLOCK__INTERNAL void dropblock__apply_task(void *task, int part, int parts) {
+    const dropblock__job *j = (const dropblock__job *)task;
+    dropblock__apply_part(j->m, j->x, j->y, j->y->dtype, j->noise, part, parts);
+}
+
+DROPBLOCK__INTERNAL void dropblock__run(const dropblock_executor *exec, dropblock_task_fn fn, void *task) {
+    if (exec)
+        exec->parallel_for(exec->pool, fn, task, exec->parts);
+    else
+        fn(task, 0, 1);
+}
+
+DROPBLOCK__INTERNAL dropblock_status dropblock__tensor_call(const dropblock_config *cfg, uint64_t step,
+                                                            const dropblock_tensor *x, const dropblock_tensor *y,
+                                                            void *ws, size_t ws_bytes, const dropblock_executor *exec,
+                                                            dropblock_stats *stats, int grad) {
+    dropblock_mask m;
+    dropblock__geom g;
+    dropblock__job job;
+    size_t xspan, yspan, need;
+    void *owned = NULL;
+    int dims[5];
+    dropblock_status st;
+    if (!cfg || !x || !y || (exec && !exec->parallel_for) || (!ws && ws_bytes)) return DROPBLOCK_ERR_NULL;
+    if (exec && exec->parts < 1) return DROPBLOCK_ERR_PART;
+    st = dropblock__check_pair(x, y, &xspan, &yspan);
+    if (st != DROPBLOCK_OK) return st;
+    dropblock__dims(x, dims);
+    st = dropblock__mask_setup(&m, cfg, step, dims, x->n_offset);
+    if (st != DROPBLOCK_OK) return st;
+    need = dropblock__ws_bytes(dims);
+    if (!need) return DROPBLOCK_ERR_OVERFLOW;
+    if (ws && ws_bytes < need) return DROPBLOCK_ERR_WORKSPACE;
+    if (dropblock__overlap(ws, ws_bytes, x->data, xspan) || dropblock__overlap(ws, ws_bytes, y->data, yspan))
+        return DROPBLOCK_ERR_OVERLAP;
+    dropblock__mask_geom(&m, &g);
+    dropblock__mask_seed(&m, &g);
+    job.m = &m;
+    job.x = x;
+    job.y = y;
+    job.noise = !grad && (cfg->flags & DROPBLOCK_FILL_NOISE) != 0;
+    if (m.t_) {
+        if (!ws) ws = owned = DROPBLOCK_MALLOC(need);
+        if (!ws) return DROPBLOCK_ERR_OUT_OF_MEMORY;
+        dropblock__mask_bind(&m, &g, ws);
+        dropblock__run(exec, dropblock__build_task, &job);
+    }
+    dropblock__run(exec, dropblock__apply_task, &job);
+    if (stats) (void)dropblock_mask_stats(&m, stats);
+    if (owned) DROPBLOCK_FREE(owned);
+    return DROPBLOCK_OK;
+}
+
+/* ---- the 1.x calls over the mask object ----------------------------------- */
+
+/* Checks a 1.x call (config, shape, sample range [n_begin, n_end)) and sets
+   up the mask of that range as a window. dims: the whole tensor's sizes;
+   *total: its element count. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__window(const dropblock_config *cfg, const int dims[5], uint64_t step,
+                                                       int n_begin, int n_end, dropblock_mask *m, size_t *total) {
+    int wd[5];
     dropblock_status st;
     if (!cfg) return DROPBLOCK_ERR_NULL;
-    st = dropblock__geometry(cfg, s, &k->g);
+    st = dropblock__check_config(cfg);
+    if (st == DROPBLOCK_OK) st = dropblock__count(dims, sizeof(float), total);
     if (st != DROPBLOCK_OK) return st;
-    if (n_begin < 0 || n_begin >= n_end || n_end > s.n) return DROPBLOCK_ERR_RANGE;
-    k->cfg = cfg;
-    k->t = 0; /* dropblock__seed once every argument is checked */
-    k->key = dropblock__key(cfg->seed, step);
-    k->n0 = (size_t)n_begin;
-    k->n1 = (size_t)n_end;
-    k->grad = grad;
-    return DROPBLOCK_OK;
-}
-
-/* Checks the buffers of a call: x/y/keep (whole tensors; any may be NULL
-   when the call has no such buffer) against each other and the workspace,
-   whose size must cover the call's samples unless need_ws is 0. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_buffers(const dropblock__call *k, const float *x,
-                                                             const float *y, const uint8_t *keep, const void *ws,
-                                                             size_t ws_bytes, int need_ws) {
-    size_t total = k->g.total, bytes = total * sizeof(float);
-    if ((x != y && dropblock__overlap(x, bytes, y, bytes)) || dropblock__overlap(keep, total, x, bytes) ||
-        dropblock__overlap(keep, total, y, bytes))
-        return DROPBLOCK_ERR_OVERLAP;
-    if (!need_ws) return DROPBLOCK_OK;
-    if (!ws) return DROPBLOCK_ERR_NULL;
-    if (ws_bytes < dropblock__workspace_bytes((k->n1 - k->n0) * k->g.sample, k->g.w * k->g.c))
-        return DROPBLOCK_ERR_WORKSPACE;
-    if (dropblock__overlap(ws, ws_bytes, x, bytes) || dropblock__overlap(ws, ws_bytes, y, bytes) ||
-        dropblock__overlap(ws, ws_bytes, keep, total))
-        return DROPBLOCK_ERR_OVERLAP;
-    return DROPBLOCK_OK;
-}
-
-DROPBLOCK__INTERNAL uint64_t *dropblock__align(void *ws) {
-    uintptr_t p = (uintptr_t)ws;
-    return (uint64_t *)(void *)(p + ((sizeof(uint64_t) - p % sizeof(uint64_t)) % sizeof(uint64_t)));
+    if (n_begin < 0 || n_begin >= n_end || n_end > dims[0]) return DROPBLOCK_ERR_RANGE;
+    memcpy(wd, dims, sizeof wd);
+    wd[0] = n_end - n_begin;
+    return dropblock__mask_setup(m, cfg, step, wd, n_begin);
 }
 
 DROPBLOCK__INTERNAL dropblock_shape3d dropblock__lift(dropblock_shape s) {
@@ -1471,35 +2180,72 @@ DROPBLOCK__INTERNAL dropblock_shape3d dropblock__lift(dropblock_shape s) {
     return r;
 }
 
-/* Every forward/backward entry point ends here. mode: DROPBLOCK__ALLOC
-   (no caller workspace: allocate one), DROPBLOCK__GRAD (backward). */
+/* The descriptor of samples [n0, n0 + m->n_) of a contiguous 1.x tensor
+   (elements of es bytes) in cfg->layout. */
+DROPBLOCK__INTERNAL dropblock_tensor dropblock__tensor_1x(const dropblock_mask *m, const void *data, size_t es) {
+    const size_t sample = (size_t)m->d_ * (size_t)m->h_ * (size_t)m->w_ * (size_t)m->c_;
+    char *base = (char *)(uintptr_t)data + (size_t)m->n_offset_ * sample * es;
+    dropblock_tensor t = m->cfg_.layout == DROPBLOCK_NCHW
+                             ? dropblock_tensor_ncdhw(base, DROPBLOCK_F32, m->n_, m->c_, m->d_, m->h_, m->w_)
+                             : dropblock_tensor_ndhwc(base, DROPBLOCK_F32, m->n_, m->d_, m->h_, m->w_, m->c_);
+    t.n_offset = m->n_offset_;
+    return t;
+}
+
+/* Every 1.x forward/backward entry point ends here. mode: DROPBLOCK__ALLOC
+   (no caller workspace: allocate one), DROPBLOCK__GRAD (backward). x, y
+   and keep are whole tensors; only samples [n_begin, n_end) are touched. */
 #define DROPBLOCK__ALLOC 1
 #define DROPBLOCK__GRAD 2
 DROPBLOCK__INTERNAL dropblock_status dropblock__forward(const dropblock_config *cfg, dropblock_shape3d shape,
                                                        uint64_t step, int n_begin, int n_end,
                                                        const uint64_t *total_kept, const float *x, float *y,
                                                        uint8_t *keep, void *ws, size_t ws_bytes, int mode) {
-    dropblock__call k;
+    const int dims[5] = {shape.n, shape.d, shape.h, shape.w, shape.c};
+    dropblock_mask m;
+    dropblock__geom g;
     dropblock_status st;
+    dropblock_tensor xt, yt;
     void *owned = NULL;
-    uint64_t *mask;
-    size_t kept;
+    size_t total, bytes, need;
     if (!x || !y) return DROPBLOCK_ERR_NULL;
-    st = dropblock__setup(cfg, shape, step, n_begin, n_end, (mode & DROPBLOCK__GRAD) != 0, &k);
-    if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, x, y, keep, ws, ws_bytes, !(mode & DROPBLOCK__ALLOC));
+    st = dropblock__window(cfg, dims, step, n_begin, n_end, &m, &total);
     if (st != DROPBLOCK_OK) return st;
-    dropblock__seed(&k);
-    if ((mode & DROPBLOCK__ALLOC) && k.t != 0) {
-        ws = owned = DROPBLOCK_MALLOC(dropblock__workspace_bytes(k.g.total, k.g.w * k.g.c));
-        if (!owned) return DROPBLOCK_ERR_OUT_OF_MEMORY;
+    bytes = total * sizeof(float);
+    if ((x != y && dropblock__overlap(x, bytes, y, bytes)) || dropblock__overlap(keep, total, x, bytes) ||
+        dropblock__overlap(keep, total, y, bytes))
+        return DROPBLOCK_ERR_OVERLAP;
+    dropblock__mask_geom(&m, &g);
+    need = dropblock__mask_ws_bytes(&m);
+    if (!(mode & DROPBLOCK__ALLOC)) {
+        if (!ws) return DROPBLOCK_ERR_NULL;
+        if (ws_bytes < need) return DROPBLOCK_ERR_WORKSPACE;
+        if (dropblock__overlap(ws, ws_bytes, x, bytes) || dropblock__overlap(ws, ws_bytes, y, bytes) ||
+            dropblock__overlap(ws, ws_bytes, keep, total))
+            return DROPBLOCK_ERR_OVERLAP;
     }
-    mask = ws ? dropblock__align(ws) : NULL;
-    kept = dropblock__mask(&k, mask);
-    if (total_kept && dropblock__scale_mode(&k.g, cfg) == DROPBLOCK_SCALE_BATCH &&
-        (*total_kept < kept || *total_kept > k.g.total))
-        st = DROPBLOCK_ERR_KEPT;
-    else
-        dropblock__apply_samples(&k, total_kept ? (size_t)*total_kept : kept, x, y, keep, mask);
+    dropblock__mask_seed(&m, &g);
+    if (m.t_) {
+        if (!ws) ws = owned = DROPBLOCK_MALLOC(need);
+        if (!ws) return DROPBLOCK_ERR_OUT_OF_MEMORY;
+        dropblock__mask_bind(&m, &g, ws);
+        (void)dropblock_mask_build(&m, 0, 1);
+    }
+    if (total_kept && dropblock__scale_mode(cfg) == DROPBLOCK_SCALE_BATCH) {
+        if (*total_kept < dropblock__kept(&m, &g) || *total_kept > (uint64_t)total) st = DROPBLOCK_ERR_KEPT;
+        m.batch_kept_ = *total_kept;
+        m.batch_total_ = (uint64_t)total;
+    }
+    if (st == DROPBLOCK_OK) {
+        xt = dropblock__tensor_1x(&m, x, sizeof(float));
+        yt = dropblock__tensor_1x(&m, y, sizeof(float));
+        dropblock__apply_part(&m, &xt, &yt, DROPBLOCK_F32, !(mode & DROPBLOCK__GRAD) && (cfg->flags & DROPBLOCK_FILL_NOISE),
+                              0, 1);
+        if (keep) {
+            yt = dropblock__tensor_1x(&m, keep, 1);
+            dropblock__apply_part(&m, &yt, &yt, DROPBLOCK__KEEP, 0, 0, 1);
+        }
+    }
     if (owned) DROPBLOCK_FREE(owned);
     return st;
 }
@@ -1515,6 +2261,200 @@ DROPBLOCK_API const char *dropblock_status_string(dropblock_status status) {
     }
 }
 
+DROPBLOCK_API dropblock_config dropblock_config_default(void) {
+    dropblock_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.keep_prob = 0.9f;
+    cfg.block_h = 7;
+    return cfg;
+}
+
+/* A contiguous descriptor; order: the axes (0 n, 1 d, 2 h, 3 w, 4 c) from
+   outermost to innermost. Sizes are not checked here (the calls that take
+   the descriptor do), so the strides are computed in size_t. */
+DROPBLOCK__INTERNAL dropblock_tensor dropblock__tensor(void *data, dropblock_dtype dtype, int n, int d, int h, int w,
+                                                       int c, const int order[5]) {
+    const int dims[5] = {n, d, h, w, c};
+    size_t stride[5], s = 1;
+    dropblock_tensor t;
+    int k;
+    for (k = 4; k >= 0; --k) {
+        stride[order[k]] = s;
+        s *= (size_t)dims[order[k]];
+    }
+    memset(&t, 0, sizeof t);
+    t.data = data;
+    t.dtype = dtype;
+    t.n = n; t.d = d; t.h = h; t.w = w; t.c = c;
+    t.stride_n = (ptrdiff_t)stride[0];
+    t.stride_d = (ptrdiff_t)stride[1];
+    t.stride_h = (ptrdiff_t)stride[2];
+    t.stride_w = (ptrdiff_t)stride[3];
+    t.stride_c = (ptrdiff_t)stride[4];
+    return t;
+}
+
+static const int dropblock__channels_last[5] = {0, 1, 2, 3, 4};
+static const int dropblock__channels_first[5] = {0, 4, 1, 2, 3};
+
+DROPBLOCK_API dropblock_tensor dropblock_tensor_nhwc(void *data, dropblock_dtype dtype, int n, int h, int w, int c) {
+    return dropblock__tensor(data, dtype, n, 1, h, w, c, dropblock__channels_last);
+}
+
+DROPBLOCK_API dropblock_tensor dropblock_tensor_nchw(void *data, dropblock_dtype dtype, int n, int c, int h, int w) {
+    return dropblock__tensor(data, dtype, n, 1, h, w, c, dropblock__channels_first);
+}
+
+DROPBLOCK_API dropblock_tensor dropblock_tensor_ndhwc(void *data, dropblock_dtype dtype, int n, int d, int h, int w,
+                                                      int c) {
+    return dropblock__tensor(data, dtype, n, d, h, w, c, dropblock__channels_last);
+}
+
+DROPBLOCK_API dropblock_tensor dropblock_tensor_ncdhw(void *data, dropblock_dtype dtype, int n, int c, int d, int h,
+                                                      int w) {
+    return dropblock__tensor(data, dtype, n, d, h, w, c, dropblock__channels_first);
+}
+
+DROPBLOCK_API dropblock_status dropblock_mask_workspace_size(const dropblock_tensor *like, size_t *bytes) {
+    int dims[5];
+    if (!like || !bytes) return DROPBLOCK_ERR_NULL;
+    dropblock__dims(like, dims);
+    return dropblock__ws_size(dims, bytes);
+}
+
+DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const dropblock_config *cfg, uint64_t step,
+                                                   const dropblock_tensor *like, void *workspace,
+                                                   size_t workspace_bytes) {
+    dropblock_mask tmp;
+    dropblock__geom g;
+    int dims[5];
+    dropblock_status st;
+    if (!m || !cfg || !like || !workspace) return DROPBLOCK_ERR_NULL;
+    dropblock__dims(like, dims);
+    st = dropblock__mask_setup(&tmp, cfg, step, dims, like->n_offset);
+    if (st != DROPBLOCK_OK) return st;
+    if (workspace_bytes < dropblock__ws_bytes(dims)) return DROPBLOCK_ERR_WORKSPACE;
+    dropblock__mask_geom(&tmp, &g);
+    dropblock__mask_seed(&tmp, &g);
+    if (tmp.t_) dropblock__mask_bind(&tmp, &g, workspace);
+    *m = tmp;
+    return DROPBLOCK_OK;
+}
+
+DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int part, int parts) {
+    dropblock__geom g;
+    size_t b0, b1;
+    dropblock_status st;
+    if (!m) return DROPBLOCK_ERR_NULL;
+    st = dropblock__check_part(part, parts);
+    if (st != DROPBLOCK_OK || !m->t_) return st;
+    dropblock__mask_geom(m, &g);
+    dropblock__cut(g.bands, part, parts, &b0, &b1);
+    dropblock__build_bands(&g, m->key_, m->t_, (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_,
+                           b0, b1, m->rows_, m->counts_);
+    return DROPBLOCK_OK;
+}
+
+DROPBLOCK_API dropblock_status dropblock_mask_stats(const dropblock_mask *m, dropblock_stats *stats) {
+    dropblock__geom g;
+    if (!m || !stats) return DROPBLOCK_ERR_NULL;
+    dropblock__mask_geom(m, &g);
+    stats->kept = dropblock__kept(m, &g);
+    stats->total = (uint64_t)g.total;
+    stats->scale = dropblock__scale_mode(&m->cfg_) == DROPBLOCK_SCALE_SAMPLE ? 0.0 : dropblock__scale(m, &g, 0);
+    stats->gamma = m->gamma_;
+    return DROPBLOCK_OK;
+}
+
+DROPBLOCK_API dropblock_status dropblock_mask_set_batch(dropblock_mask *m, uint64_t kept, uint64_t total) {
+    dropblock__geom g;
+    uint64_t own_kept, own_total;
+    if (!m) return DROPBLOCK_ERR_NULL;
+    dropblock__mask_geom(m, &g);
+    own_kept = dropblock__kept(m, &g);
+    own_total = (uint64_t)g.total;
+    if (kept > total || total < own_total || kept < own_kept || total - kept < own_total - own_kept)
+        return DROPBLOCK_ERR_KEPT;
+    m->batch_kept_ = kept;
+    m->batch_total_ = total;
+    return DROPBLOCK_OK;
+}
+
+DROPBLOCK_API dropblock_status dropblock_mask_forward(const dropblock_mask *m, const dropblock_tensor *x,
+                                                      const dropblock_tensor *y, int part, int parts) {
+    return dropblock__mask_apply(m, x, y, part, parts, 0);
+}
+
+DROPBLOCK_API dropblock_status dropblock_mask_backward(const dropblock_mask *m, const dropblock_tensor *dy,
+                                                       const dropblock_tensor *dx, int part, int parts) {
+    return dropblock__mask_apply(m, dy, dx, part, parts, 1);
+}
+
+DROPBLOCK_API dropblock_status dropblock_forward_tensor(const dropblock_config *cfg, uint64_t step,
+                                                        const dropblock_tensor *x, const dropblock_tensor *y,
+                                                        void *workspace, size_t workspace_bytes,
+                                                        const dropblock_executor *exec, dropblock_stats *stats) {
+    return dropblock__tensor_call(cfg, step, x, y, workspace, workspace_bytes, exec, stats, 0);
+}
+
+/* The mask and scale depend only on (config, sizes, window, step), never on
+   the values, so backward is forward's map applied to dy (without the noise
+   fill: no gradient flows into noise). */
+DROPBLOCK_API dropblock_status dropblock_backward_tensor(const dropblock_config *cfg, uint64_t step,
+                                                         const dropblock_tensor *dy, const dropblock_tensor *dx,
+                                                         void *workspace, size_t workspace_bytes,
+                                                         const dropblock_executor *exec) {
+    return dropblock__tensor_call(cfg, step, dy, dx, workspace, workspace_bytes, exec, NULL, 1);
+}
+
+#ifdef DROPBLOCK__DLPACK_DECLARED
+DROPBLOCK_API dropblock_status dropblock_tensor_from_dlpack(const DLTensor *t, dropblock_layout layout,
+                                                            dropblock_tensor *out) {
+    /* where n, d, h, w, c sit among the DLPack dimensions (-1: absent) */
+    static const int pos[2][2][5] = {{{0, -1, 1, 2, 3}, {0, -1, 2, 3, 1}}, {{0, 1, 2, 3, 4}, {0, 2, 3, 4, 1}}};
+    int64_t stride[5];
+    int dims[5], k;
+    ptrdiff_t st[5];
+    dropblock_tensor r;
+    dropblock_dtype dtype;
+    if (!t || !out || !t->data || !t->shape) return DROPBLOCK_ERR_NULL;
+    if (t->device.device_type != kDLCPU) return DROPBLOCK_ERR_DEVICE;
+    if ((unsigned)layout > (unsigned)DROPBLOCK_NCHW) return DROPBLOCK_ERR_LAYOUT;
+    if (t->ndim != 4 && t->ndim != 5) return DROPBLOCK_ERR_SHAPE;
+    if (t->dtype.lanes != 1) return DROPBLOCK_ERR_DTYPE;
+    if (t->dtype.code == kDLFloat && t->dtype.bits == 32) dtype = DROPBLOCK_F32;
+    else if (t->dtype.code == kDLFloat && t->dtype.bits == 16) dtype = DROPBLOCK_F16;
+    else if (t->dtype.code == kDLFloat && t->dtype.bits == 64) dtype = DROPBLOCK_F64;
+    else if (t->dtype.code == kDLBfloat && t->dtype.bits == 16) dtype = DROPBLOCK_BF16;
+    else return DROPBLOCK_ERR_DTYPE;
+    for (k = 0; k < t->ndim; ++k)
+        if (t->shape[k] < 1 || t->shape[k] > 0x7FFFFFFF) return DROPBLOCK_ERR_SHAPE;
+    for (k = t->ndim - 1; k >= 0; --k) { /* compact strides unless given */
+        if (t->strides) {
+            stride[k] = t->strides[k];
+        } else {
+            stride[k] = k == t->ndim - 1 ? 1 : stride[k + 1] * t->shape[k + 1];
+            if (k > 0 && stride[k] > PTRDIFF_MAX / t->shape[k]) return DROPBLOCK_ERR_OVERFLOW;
+        }
+        if (stride[k] < 0) return DROPBLOCK_ERR_STRIDE;
+        if ((uint64_t)stride[k] > (uint64_t)PTRDIFF_MAX) return DROPBLOCK_ERR_OVERFLOW;
+    }
+    for (k = 0; k < 5; ++k) {
+        int p = pos[t->ndim == 5][layout == DROPBLOCK_NCHW][k];
+        dims[k] = p < 0 ? 1 : (int)t->shape[p];
+        st[k] = p < 0 ? 0 : (ptrdiff_t)stride[p];
+    }
+    r = dropblock__tensor((char *)t->data + t->byte_offset, dtype, dims[0], dims[1], dims[2], dims[3], dims[4],
+                          dropblock__channels_last);
+    r.stride_n = st[0]; r.stride_d = st[1]; r.stride_h = st[2]; r.stride_w = st[3]; r.stride_c = st[4];
+    *out = r;
+    return DROPBLOCK_OK;
+}
+#endif
+
+/* The 1.x entry points: the tensor API on F32 contiguous tensors in
+   cfg->layout, with the mask regenerated by every call. */
+
 DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
                                                  uint64_t step, const float *x, float *y,
                                                  uint8_t *keep_mask) {
@@ -1522,9 +2462,6 @@ DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dr
                               DROPBLOCK__ALLOC);
 }
 
-/* The mask and scale depend only on (config, shape, step), never on the
-   values, so every backward is the forward map applied to dy (without the
-   noise fill: no gradient flows into noise). */
 DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, dropblock_shape shape,
                                                   uint64_t step, const float *dy, float *dx) {
     return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, NULL, 0,
@@ -1532,12 +2469,12 @@ DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, d
 }
 
 DROPBLOCK_API dropblock_status dropblock_workspace_size3d(dropblock_shape3d shape, size_t *bytes) {
+    const int dims[5] = {shape.n, shape.d, shape.h, shape.w, shape.c};
     size_t total;
     dropblock_status st;
     if (!bytes) return DROPBLOCK_ERR_NULL;
-    st = dropblock__count(shape, &total);
-    if (st == DROPBLOCK_OK) *bytes = dropblock__workspace_bytes(total, (size_t)shape.w * (size_t)shape.c);
-    return st;
+    st = dropblock__count(dims, sizeof(float), &total);
+    return st == DROPBLOCK_OK ? dropblock__ws_size(dims, bytes) : st;
 }
 
 DROPBLOCK_API dropblock_status dropblock_workspace_size(dropblock_shape shape, size_t *bytes) {
@@ -1576,14 +2513,20 @@ DROPBLOCK_API dropblock_status dropblock_backward3d(const dropblock_config *cfg,
 DROPBLOCK_API dropblock_status dropblock_count_kept(const dropblock_config *cfg, dropblock_shape shape,
                                                     uint64_t step, int n_begin, int n_end, void *workspace,
                                                     size_t workspace_bytes, uint64_t *kept) {
-    dropblock__call k;
+    const int dims[5] = {shape.n, 1, shape.h, shape.w, shape.c};
+    dropblock_mask m;
+    dropblock__geom g;
+    size_t total;
     dropblock_status st;
     if (!workspace || !kept) return DROPBLOCK_ERR_NULL;
-    st = dropblock__setup(cfg, dropblock__lift(shape), step, n_begin, n_end, 0, &k);
-    if (st == DROPBLOCK_OK) st = dropblock__check_buffers(&k, NULL, NULL, NULL, workspace, workspace_bytes, 1);
+    st = dropblock__window(cfg, dims, step, n_begin, n_end, &m, &total);
     if (st != DROPBLOCK_OK) return st;
-    dropblock__seed(&k);
-    *kept = (uint64_t)dropblock__mask(&k, dropblock__align(workspace));
+    dropblock__mask_geom(&m, &g);
+    if (workspace_bytes < dropblock__mask_ws_bytes(&m)) return DROPBLOCK_ERR_WORKSPACE;
+    dropblock__mask_seed(&m, &g);
+    if (m.t_) dropblock__mask_bind(&m, &g, workspace);
+    (void)dropblock_mask_build(&m, 0, 1);
+    *kept = dropblock__kept(&m, &g);
     return DROPBLOCK_OK;
 }
 

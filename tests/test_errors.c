@@ -513,8 +513,9 @@ static void test_status_strings(void **state) {
         DROPBLOCK_OK, DROPBLOCK_ERR_NULL, DROPBLOCK_ERR_SHAPE, DROPBLOCK_ERR_OVERFLOW, DROPBLOCK_ERR_KEEP_PROB,
         DROPBLOCK_ERR_BLOCK, DROPBLOCK_ERR_FLAGS, DROPBLOCK_ERR_SCALE, DROPBLOCK_ERR_LAYOUT, DROPBLOCK_ERR_OVERLAP,
         DROPBLOCK_ERR_OUT_OF_MEMORY, DROPBLOCK_ERR_WORKSPACE, DROPBLOCK_ERR_RANGE, DROPBLOCK_ERR_KEPT,
+        DROPBLOCK_ERR_DTYPE, DROPBLOCK_ERR_STRIDE, DROPBLOCK_ERR_PART, DROPBLOCK_ERR_DEVICE,
     };
-    static const int unknown[] = {1, 2, -14, -100, 100, INT_MAX, INT_MIN};
+    static const int unknown[] = {1, 2, -18, -100, 100, INT_MAX, INT_MIN};
     const size_t n = sizeof codes / sizeof codes[0];
     size_t i, j;
     (void)state;
