@@ -905,7 +905,8 @@ static void tensor_expect(const fuzz_case *fc, const reference *ref, dropblock_d
 }
 
 /* Rejected calls on the strided pair write nothing: y of another dtype
-   (x and y apart), a part past the end, an axis of size > 1 at stride 0
+   no wider than its own (x and y apart; a wider one could be misaligned
+   or reach x, other errors), a part past the end, an axis of size > 1 at stride 0
    (in place, so that only the strides are wrong). m is the mask of the
    first window, samples [0, n_first). */
 static void tensor_errors(const fuzz_case *fc, const dropblock_config *cfg, const dropblock_tensor *tx,
@@ -918,7 +919,8 @@ static void tensor_errors(const fuzz_case *fc, const dropblock_config *cfg, cons
     FUZZ_CHECK(dropblock_mask_forward(m, &wx, &wy, 1, 1) == DROPBLOCK_ERR_PART);
     if (!in_place) {
         bad = *ty;
-        bad.dtype = (dropblock_dtype)((ty->dtype + 1) % 4);
+        static const dropblock_dtype narrower[4] = {DROPBLOCK_F16, DROPBLOCK_BF16, DROPBLOCK_F16, DROPBLOCK_F32};
+        bad.dtype = narrower[ty->dtype];
         FUZZ_CHECK(dropblock_forward_tensor(cfg, fc->step, tx, &bad, NULL, 0, NULL, NULL) == DROPBLOCK_ERR_DTYPE);
         bad.n = n_first;
         FUZZ_CHECK(dropblock_mask_forward(m, &wx, &bad, 0, 1) == DROPBLOCK_ERR_DTYPE);
