@@ -17,6 +17,7 @@
 
 #define DROPBLOCK_IMPLEMENTATION
 #include "dropblock.h"
+#include "reference.h"
 #include "tensor_util.h"
 
 static const tt_arrangement named[] = {
@@ -133,6 +134,82 @@ static void test_random_arrangements(void **state) {
         scase s = random_scase(&r);
         tt_arrangement ax = tt_random_arrangement(&r), ay = tt_random_arrangement(&r);
         check_pair(&s, &ax, &ay, k % 5 == 0, &r);
+    }
+}
+
+/* Bits equal; but F64 under SCALE_EXPECTED applies the library's 1 / E,
+   which may differ from the reference's plain loop in the last bits
+   (test_dtype bounds it at 1e-12), so there the values are that close. */
+static int same_as_reference(const scase *s, const unsigned char *got, const unsigned char *want) {
+    double a, b;
+    if (!memcmp(got, want, tt_dtype_size(s->dt))) return 1;
+    if (s->dt != DROPBLOCK_F64 || s->cfg.scale != DROPBLOCK_SCALE_EXPECTED) return 0;
+    memcpy(&a, got, 8);
+    memcpy(&b, want, 8);
+    return a - b <= 1e-12 * (b < 0 ? -b : b) && b - a <= 1e-12 * (b < 0 ? -b : b);
+}
+
+/* Against the naive reference of reference.h: a window [n0, n0 + n) of a
+   batch of batch_n samples, in a random dtype, arrangement and stream,
+   with the batch counts from set_batch; forward and backward. */
+static void test_against_reference(void **state) {
+    tu_prng r;
+    int k;
+    (void)state;
+    tu_prng_seed(&r, 19);
+    for (k = 0; k < 120; ++k) {
+        scase s = random_scase(&r);
+        int batch_n = s.size[TT_AX_N] + (int)tu_prng_below(&r, 3), n0 = (int)tu_prng_below(&r, 3), pass;
+        tt_arrangement ax = tt_random_arrangement(&r), ay = tt_random_arrangement(&r);
+        tt_buf bx, by;
+        dropblock_tensor tx, ty, rx, ry, whole;
+        dropblock_stats st;
+        dropblock_mask m, mw;
+        void *ws, *wws;
+        size_t es = tt_dtype_size(s.dt), count, e;
+        unsigned char *dense, *want, *got;
+        if (n0 + s.size[TT_AX_N] > batch_n) n0 = batch_n - s.size[TT_AX_N];
+        s.cfg.flags &= ~(unsigned)(DROPBLOCK_FILL_NOISE | DROPBLOCK_EXACT_RATE); /* outside the reference */
+        s.cfg.stream = tu_prng_below(&r, 2) ? tu_prng_next(&r) : 0;
+        bx = tt_buf_make(tt_arrangement_bytes(&ax, s.dt, s.size), 5);
+        by = tt_buf_make(tt_arrangement_bytes(&ay, s.dt, s.size), 6);
+        tx = tt_arrange(&ax, s.dt, s.size, tt_buf_data(&bx));
+        ty = tt_arrange(&ay, s.dt, s.size, tt_buf_data(&by));
+        tx.n_offset = ty.n_offset = n0;
+        count = tt_count(&tx);
+        dense = (unsigned char *)tt_xmalloc(count * es);
+        want = (unsigned char *)tt_xmalloc(count * es);
+        got = (unsigned char *)tt_xmalloc(count * es);
+        tt_fill_values(&r, s.dt, dense, count);
+        rx = tt_ndhwc(dense, s.dt, tx.n, tx.d, tx.h, tx.w, tx.c);
+        rx.n_offset = n0;
+        ry = rx;
+        ry.data = want;
+        ref_forward_tensor(&s.cfg, s.step, batch_n, &rx, &ry);
+        /* the whole batch's counts, from a mask over all of it */
+        whole = tt_ndhwc(NULL, s.dt, batch_n, tx.d, tx.h, tx.w, tx.c);
+        assert_int_equal(tt_mask_make(&mw, &s.cfg, s.step, &whole, &wws), DROPBLOCK_OK);
+        assert_int_equal(dropblock_mask_stats(&mw, &st), DROPBLOCK_OK);
+        assert_int_equal(tt_mask_make(&m, &s.cfg, s.step, &tx, &ws), DROPBLOCK_OK);
+        assert_int_equal(dropblock_mask_set_batch(&m, st.kept, st.total), DROPBLOCK_OK);
+        for (pass = 0; pass < 2; ++pass) {
+            tt_scatter(&tx, dense);
+            tt_buf_snapshot(&by);
+            assert_int_equal(pass ? dropblock_mask_backward(&m, &tx, &ty, 0, 1) : dropblock_mask_forward(&m, &tx, &ty, 0, 1),
+                             DROPBLOCK_OK);
+            tt_gather(&ty, got);
+            for (e = 0; e < count && same_as_reference(&s, got + e * es, want + e * es); ++e) continue;
+            if (e < count)
+                fail_msg("case %d: element %zu of %zu differs from the reference (dtype %d)", k, e, count, (int)s.dt);
+            assert_true(tt_buf_outside_unchanged(&by, &ty));
+        }
+        free(ws);
+        free(wws);
+        free(dense);
+        free(want);
+        free(got);
+        tt_buf_free(&bx);
+        tt_buf_free(&by);
     }
 }
 
@@ -365,6 +442,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_named_arrangements),
         cmocka_unit_test(test_random_arrangements),
+        cmocka_unit_test(test_against_reference),
         cmocka_unit_test(test_nchw_descriptor_over_nhwc_data),
         cmocka_unit_test(test_size_one_axis_any_stride),
         cmocka_unit_test(test_aliasing_strides),
