@@ -337,7 +337,8 @@ typedef struct dropblock_mask {
     double gamma_, expected_;           /* seed probability; E[kept fraction] */
     uint64_t *counts_;                  /* kept bits of each mask row         */
     uint64_t *rows_;                    /* the keep bits                      */
-    int f16c_;                          /* the CPU has F16C                   */
+    int f16c_, avx512_;                 /* the CPU has F16C, AVX-512F         */
+    int cmajor_;                        /* bits stored channel-major          */
 } dropblock_mask;
 
 typedef struct dropblock_stats {
@@ -352,9 +353,11 @@ typedef struct dropblock_stats {
    1/32 of that for the counts and padding of its bands of rows, plus 88. */
 DROPBLOCK_API dropblock_status dropblock_mask_workspace_size(const dropblock_tensor *like, size_t *bytes);
 
-/* Validates cfg and like (its sizes and n_offset; data, dtype and strides
-   are ignored, data may be NULL) and binds the workspace (any alignment;
-   it may not overlap the tensors). Draws nothing. */
+/* Validates cfg and like (its sizes and n_offset; data and dtype are
+   ignored, data may be NULL; its strides only pick the order in which the
+   mask stores its bits, so that tensors strided alike read them fastest)
+   and binds the workspace (any alignment; it may not overlap the tensors).
+   Draws nothing. */
 DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const dropblock_config *cfg, uint64_t step,
                                                    const dropblock_tensor *like, void *workspace,
                                                    size_t workspace_bytes);
@@ -748,7 +751,10 @@ DROPBLOCK__INTERNAL int dropblock__mul_ok(size_t a, size_t b, size_t *r) {
 
 /* Everything a call derives from (config, sizes). The mask has one bit per
    (map sample, z, i, j, map channel) in NHWC order whatever the tensors'
-   layout: rows (map sample, z, i) of W*cm bits. Rows are stored in bands
+   layout: rows (map sample, z, i) of W*cm bits, the bit of (j, c) at
+   j*cm + c (pixel-major), or at c*W + j (channel-major: chosen when the
+   tensors are NCHW-like, so that their rows read contiguous bits; the two
+   orders are the same mask). Rows are stored in bands
    of consecutive rows, at least DROPBLOCK__BAND_BITS long (one row when a
    row is that long), each band starting on a 64-bit word, so that the
    parts of a build, which own whole bands, never share a word. The mask is
@@ -762,6 +768,7 @@ typedef struct dropblock__geom {
     size_t sample, total;          /* elements per sample, in the window       */
     size_t rows, row_bits;         /* mask rows (nm * d * h), bits per row      */
     size_t band_rows, bands, band_words; /* rows per band, bands, words each */
+    int cmajor;                    /* channel-major rows (cm > 1 and w > 1)    */
 } dropblock__geom;
 
 #define DROPBLOCK__BAND_BITS 4096u
@@ -859,6 +866,7 @@ DROPBLOCK__INTERNAL void dropblock__geometry(const dropblock_config *cfg, const 
     g->rows = g->nm * g->d * g->h;
     g->row_bits = g->w * g->cm;
     (void)dropblock__bands(g->rows, g->row_bits, &g->band_rows, &g->bands, &g->band_words); /* checked at setup */
+    g->cmajor = 0;
 }
 
 /* gamma of THE MATH for a geometry; the integer products are exact in
@@ -1259,6 +1267,19 @@ DROPBLOCK__INTERNAL void dropblock__or64(uint64_t *base, size_t pos, uint64_t w)
     if (r && (w >> (64 - r))) base[(pos >> 6) + 1] |= w >> (64 - r);
 }
 
+/* Sets base bits [pos, pos + len), writing only the words that hold them. */
+DROPBLOCK__INTERNAL void dropblock__set_run(uint64_t *base, size_t pos, size_t len) {
+    size_t w = pos >> 6, end = pos + len;
+    unsigned head = (unsigned)(pos & 63);
+    if (head + len <= 64) {
+        base[w] |= dropblock__low_bits(len) << head;
+        return;
+    }
+    base[w++] |= ~UINT64_C(0) << head;
+    for (; w < (end >> 6); ++w) base[w] = ~UINT64_C(0);
+    if (end & 63) base[w] |= dropblock__low_bits(end & 63);
+}
+
 /* Set bits among base bits [pos, pos + len). */
 DROPBLOCK__INTERNAL size_t dropblock__count_bits(const uint64_t *base, size_t pos, size_t len) {
     size_t k, n = 0;
@@ -1268,13 +1289,14 @@ DROPBLOCK__INTERNAL size_t dropblock__count_bits(const uint64_t *base, size_t po
 }
 
 /* Turns a painted row, word-aligned in buf (rw words, zero past its bits),
-   into keep bits and returns its kept count: widen (towards lower columns
-   first, while the padding is still zero), clear the padding, invert. */
+   into keep bits and returns its kept count: widen a pixel-major row
+   (towards lower columns first, while the padding is still zero), clear
+   the padding, invert. */
 DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint64_t *buf, size_t rw) {
     size_t k, kept = 0;
     uint64_t any = 0;
     for (k = 0; k < rw; ++k) any |= buf[k];
-    if (any) {
+    if (any && !g->cmajor) { /* channel-major rows were painted wide */
         dropblock__dilate_row(buf, rw, g->cm, g->ow, 0);
         dropblock__dilate_row(buf, rw, g->cm, g->bw - 1 - g->ow, 1);
     }
@@ -1313,6 +1335,42 @@ DROPBLOCK__INTERNAL void dropblock__finish_band(const dropblock__geom *g, uint64
     counts[b] = kept;
 }
 
+/* (j, c) += by positions of cm channels each; c < cm. A division only when
+   the step crosses more than one pixel. */
+DROPBLOCK__INTERNAL void dropblock__advance(size_t *j, size_t *c, size_t by, size_t cm) {
+    *c += by;
+    if (*c < cm) return;
+    if (*c < 2 * cm) {
+        *c -= cm;
+        ++*j;
+        return;
+    }
+    *j += *c / cm;
+    *c %= cm;
+}
+
+/* A channel-major row's painting from a chunk of drawn seed words (the
+   first seed at pixel jb, channel cb): each seed's block as its span of
+   columns in its channel's part of the row. */
+DROPBLOCK__INTERNAL void dropblock__paint_spans(const dropblock__geom *g, uint64_t *band, size_t off,
+                                                const uint64_t *seeds, size_t nk, size_t jb, size_t cb) {
+    size_t k;
+    for (k = 0; k < nk; ++k, dropblock__advance(&jb, &cb, 64, g->cm)) {
+        uint64_t w = seeds[k];
+        while (w) {
+            size_t c = cb, j = jb, j0, j1;
+            dropblock__advance(&j, &c, dropblock__ctz64(w), g->cm);
+            dropblock__span(j, g->ow, g->bw, g->w, &j0, &j1);
+            dropblock__set_run(band, off + c * g->w + j0, j1 - j0);
+            w &= w - 1;
+        }
+    }
+}
+
+/* Seed words drawn at a time before they are ORed into the rows they
+   cover: one chunk is 4096 seeds, on the stack. */
+#define DROPBLOCK__CHUNK 64u
+
 /* Builds bands [b0, b1) of a mask whose window starts at map sample m_first
    of the logical batch. Every seed row that covers one of their rows is
    drawn and ORed into those of its rows that are in the bands, so the
@@ -1330,7 +1388,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
         /* the part's rows of map sample mn: q0 .. q1-1 as z*H + i */
         size_t q0 = (r0 > mn * plane ? r0 - mn * plane : 0), q1 = (r1 - mn * plane < plane ? r1 - mn * plane : plane);
         size_t za = q0 / g->h, ia = q0 % g->h, zb = (q1 - 1) / g->h, ib = (q1 - 1) % g->h;
-        size_t sz, sz0, sz1, si, si0, si1, z, i, k;
+        size_t sz, sz0, sz1, si, si0, si1, z, i;
         dropblock__seeds_over(za, zb, g->od, g->bd, g->sd, &sz0, &sz1);
         for (sz = sz0; sz < sz1; ++sz) {
             size_t z0, z1, ilo, ihi;
@@ -1343,21 +1401,29 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
             dropblock__seeds_over(ilo, ihi, g->oh, g->bh, g->sh, &si0, &si1);
             for (si = si0; si < si1; ++si) {
                 uint64_t p0 = (((m_first + mn) * g->sd + sz) * g->sh + si) * (uint64_t)len;
-                size_t i0, i1;
+                size_t i0, i1, kc, jb = 0, cb = 0; /* the pixel and channel of chunk kc's first seed */
                 dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
-                for (k = 0; k < words; ++k) {
-                    uint64_t w = dropblock__seed_word(&dr, p0, k, len);
-                    if (!w) continue;
-                    for (z = z0; z < z1; ++z) {
+                for (kc = 0; kc < words; kc += DROPBLOCK__CHUNK) {
+                    uint64_t seeds[DROPBLOCK__CHUNK], any = 0;
+                    const size_t nk = words - kc < DROPBLOCK__CHUNK ? words - kc : DROPBLOCK__CHUNK;
+                    size_t k;
+                    for (k = 0; k < nk; ++k) any |= seeds[k] = dropblock__seed_word(&dr, p0, kc + k, len);
+                    for (z = z0; any && z < z1; ++z) {
                         size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
                         if (a < q0) a = q0;
                         if (e > q1) e = q1;
                         for (i = a; i < e; ++i) {
-                            size_t r = mn * plane + i, off;
-                            uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, r, &off);
-                            dropblock__or64(band, off + 64 * k, w);
+                            size_t off;
+                            uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, mn * plane + i, &off);
+                            if (g->cmajor)
+                                dropblock__paint_spans(g, band, off, seeds, nk, jb, cb);
+                            else if (!(off & 63))
+                                for (k = 0; k < nk; ++k) band[(off >> 6) + kc + k] |= seeds[k];
+                            else
+                                for (k = 0; k < nk; ++k) dropblock__or64(band, off + 64 * (kc + k), seeds[k]);
                         }
                     }
+                    if (g->cmajor) dropblock__advance(&jb, &cb, 64 * nk, g->cm);
                 }
             }
         }
@@ -1473,6 +1539,7 @@ typedef struct dropblock__op {
     double s64;    /* the scale (F64) */
     int copy;      /* s is exactly 1: kept elements are bit copies */
     int f16c;      /* the CPU has F16C */
+    int avx512;    /* the CPU has AVX-512F */
 } dropblock__op;
 
 /* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for k < len <= 64.
@@ -1509,6 +1576,32 @@ DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w,
 #endif
 }
 
+#ifdef DROPBLOCK__AVX512
+/* 64 F32 or 32 F64 elements with AVX-512: the mask bits are the lanes'
+   write masks, zeroing the dropped ones; the same IEEE products. */
+__attribute__((target("avx512f"))) static void dropblock__f32_64_avx512(const float *x, float *y, uint64_t w, float s,
+                                                                       int copy) {
+    const __m512 vs = _mm512_set1_ps(s);
+    unsigned q;
+    for (q = 0; q < 4; ++q) {
+        const __mmask16 m = (__mmask16)(w >> (16 * q));
+        const __m512 v = _mm512_loadu_ps(x + 16 * q);
+        _mm512_storeu_ps(y + 16 * q, copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs));
+    }
+}
+
+__attribute__((target("avx512f"))) static void dropblock__f64_64_avx512(const double *x, double *y, uint64_t w,
+                                                                       double s, int copy) {
+    const __m512d vs = _mm512_set1_pd(s);
+    unsigned q;
+    for (q = 0; q < 8; ++q) {
+        const __mmask8 m = (__mmask8)(w >> (8 * q));
+        const __m512d v = _mm512_loadu_pd(x + 8 * q);
+        _mm512_storeu_pd(y + 8 * q, copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs));
+    }
+}
+#endif
+
 #ifdef DROPBLOCK__F16C
 /* 64 binary16 elements with F16C: the same exact widening, float multiply
    and round-to-nearest-even narrowing (a NaN comes out quiet with its top
@@ -1533,12 +1626,24 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
     size_t k;
     switch (op->kind) {
     case DROPBLOCK_F32:
+#ifdef DROPBLOCK__AVX512
+        if (len == 64 && op->avx512) {
+            dropblock__f32_64_avx512((const float *)x, (float *)y, w, op->s, op->copy);
+            return;
+        }
+#endif
         if (len == 64)
             dropblock__f32_64((const float *)x, (float *)y, w, op->s, op->copy);
         else
             dropblock__f32_tail((const float *)x, (float *)y, w, op->s, op->copy, len);
         return;
     case DROPBLOCK_F64:
+#ifdef DROPBLOCK__AVX512
+        if (len == 64 && op->avx512) {
+            dropblock__f64_64_avx512((const double *)x, (double *)y, w, op->s64, op->copy);
+            return;
+        }
+#endif
         for (k = 0; k < len; ++k) {
             const double *xd = (const double *)x;
             double v = op->copy ? xd[k] : xd[k] * op->s64;
@@ -1624,6 +1729,24 @@ DROPBLOCK__INTERNAL void dropblock__run_strided(const dropblock__op *op, const u
     }
 }
 
+/* len contiguous elements whose bits are every stride-th bit from pos;
+   stride 0: all share bit pos. */
+DROPBLOCK__INTERNAL void dropblock__run_axis(const dropblock__op *op, const uint64_t *row, size_t pos, size_t stride,
+                                             size_t len, const char *x, char *y) {
+    if (stride == 0)
+        dropblock__run_same(op, dropblock__bit(row, pos), len, x, y);
+    else if (stride == 1)
+        dropblock__run_bits(op, row, pos, len, x, y);
+    else
+        dropblock__run_strided(op, row, pos, stride, len, x, y);
+}
+
+/* Where the bit of (j, c) sits in a mask row: j*sj + c*sc. */
+DROPBLOCK__INTERNAL void dropblock__bit_strides(const dropblock__geom *g, size_t *sj, size_t *sc) {
+    *sj = g->cm == 1 || g->cmajor ? 1 : g->c;
+    *sc = g->cm == 1 ? 0 : g->cmajor ? g->w : 1;
+}
+
 /* One tensor row (W pixels of C channels) under its mask row, the bits
    from bit off of row. xw, xc, yw, yc: element strides of the pixels and
    channels. Rows with contiguous channels (NHWC) or contiguous pixels
@@ -1633,41 +1756,61 @@ DROPBLOCK__INTERNAL void dropblock__apply_row(const dropblock__op *op, const dro
                                               size_t off, const char *x, ptrdiff_t xw, ptrdiff_t xc, char *y,
                                               ptrdiff_t yw, ptrdiff_t yc) {
     const size_t W = g->w, C = g->c, es = op->es;
-    const int shared = g->cm == 1 && C > 1;
-    size_t j, c;
+    size_t j, c, sj, sc;
+    dropblock__bit_strides(g, &sj, &sc);
     if (xc == 1 && yc == 1) {
-        if (xw == (ptrdiff_t)C && yw == (ptrdiff_t)C) {
-            if (shared)
+        if (xw == (ptrdiff_t)C && yw == (ptrdiff_t)C && sc < 2) { /* the whole row is one run */
+            if (sc == 0)
                 dropblock__run_pixels(op, row, off, W, C, x, y);
             else
                 dropblock__run_bits(op, row, off, W * C, x, y);
             return;
         }
-        for (j = 0; j < W; ++j) {
-            const char *xj = x + (size_t)xw * j * es;
-            char *yj = y + (size_t)yw * j * es;
-            if (shared)
-                dropblock__run_same(op, dropblock__bit(row, off + j), C, xj, yj);
-            else
-                dropblock__run_bits(op, row, off + j * C, C, xj, yj);
-        }
+        for (j = 0; j < W; ++j)
+            dropblock__run_axis(op, row, off + j * sj, sc, C, x + (size_t)xw * j * es, y + (size_t)yw * j * es);
         return;
     }
     if (xw == 1 && yw == 1) {
-        for (c = 0; c < C; ++c) {
-            const char *xc0 = x + (size_t)xc * c * es;
-            char *yc0 = y + (size_t)yc * c * es;
-            if (shared)
-                dropblock__run_bits(op, row, off, W, xc0, yc0);
-            else
-                dropblock__run_strided(op, row, off + c, C, W, xc0, yc0);
-        }
+        for (c = 0; c < C; ++c)
+            dropblock__run_axis(op, row, off + c * sc, sj, W, x + (size_t)xc * c * es, y + (size_t)yc * c * es);
         return;
     }
     for (j = 0; j < W; ++j)
         for (c = 0; c < C; ++c)
             dropblock__run64(op, x + ((size_t)xw * j + (size_t)xc * c) * es, y + ((size_t)yw * j + (size_t)yc * c) * es,
-                             dropblock__bit(row, off + (shared ? j : j * C + c)), 1);
+                             dropblock__bit(row, off + j * sj + c * sc), 1);
+}
+
+/* nrows consecutive rows (mask rows r0 ..) of one channel plane stored as
+   one contiguous run of nrows * W elements (NCHW with compact rows), the
+   channel's bits contiguous in each row from bit pos: 64 elements at a
+   time, their bits gathered across row ends. */
+DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dropblock__geom *g, const uint64_t *rows,
+                                              size_t r0, size_t nrows, size_t pos, const char *x, char *y) {
+    const size_t W = g->w, len = nrows * W;
+    size_t e, n, j = 0, off = 0, in_band = r0 % g->band_rows;
+    const uint64_t *band = rows ? dropblock__row(g, rows, r0, &off) : NULL;
+    for (e = 0; e < len; e += n) {
+        uint64_t w = 0;
+        size_t filled = 0;
+        n = len - e < 64 ? len - e : 64;
+        while (filled < n) {
+            size_t take = W - j < n - filled ? W - j : n - filled;
+            w |= (band ? dropblock__get_bits(band, off + pos + j, take) : dropblock__low_bits(take)) << filled;
+            filled += take;
+            j += take;
+            if (j == W) { /* on to the next row, in this band or the next */
+                j = 0;
+                off += g->row_bits;
+                if (++in_band == g->band_rows) {
+                    in_band = 0;
+                    off = 0;
+                    if (band) band += g->band_words;
+                }
+            }
+        }
+        dropblock__run64(op, x + e * op->es, y + e * op->es, w, n);
+    }
 }
 
 /* ---- the noise fill (DROPBLOCK_FILL_NOISE) ----------------------------------- */
@@ -1779,7 +1922,8 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
         uint64_t dropped = ~dropblock__bits64(row, off + b) & dropblock__low_bits(bits - b);
         while (dropped) {
             size_t bit = b + dropblock__ctz64(dropped);
-            size_t j = g->cm == 1 ? bit : bit / C, c0 = g->cm == 1 ? 0 : bit % C, c1 = g->cm == 1 ? C : c0 + 1;
+            size_t j = g->cm == 1 ? bit : g->cmajor ? bit % g->w : bit / C;
+            size_t c0 = g->cm == 1 ? 0 : g->cmajor ? bit / g->w : bit % C, c1 = g->cm == 1 ? C : c0 + 1;
             dropped &= dropped - 1;
             for (c = c0; c < c1; ++c)
                 dropblock__store_noise(op->kind, y + ((size_t)yw * j + (size_t)yc * c) * op->es,
@@ -1836,6 +1980,7 @@ DROPBLOCK__INTERNAL void dropblock__mask_geom(const dropblock_mask *m, dropblock
     int dims[5];
     dropblock__mask_dims(m, dims);
     dropblock__geometry(&m->cfg_, dims, g);
+    g->cmajor = m->cmajor_ && g->cm > 1 && g->w > 1;
 }
 
 DROPBLOCK__INTERNAL size_t dropblock__mask_ws_bytes(const dropblock_mask *m) {
@@ -1867,6 +2012,13 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__mask_setup(dropblock_mask *m, co
     return DROPBLOCK_OK;
 }
 
+/* The mask bit order that reads fastest for tensors strided like t (the
+   mask is the same either way): channel-major when pixels are closer than
+   channels. */
+DROPBLOCK__INTERNAL int dropblock__channel_major(const dropblock_tensor *t) {
+    return t->c > 1 && t->w > 1 && t->stride_c > t->stride_w;
+}
+
 /* The seed probability, threshold and expected kept fraction of a set-up
    mask. Solving for the exact rate costs far more than any check, so it
    comes after them. */
@@ -1883,6 +2035,9 @@ DROPBLOCK__INTERNAL void dropblock__mask_seed(dropblock_mask *m, const dropblock
                                                                    : 1.0;
 #ifdef DROPBLOCK__F16C
     m->f16c_ = dropblock__has_f16c();
+#endif
+#ifdef DROPBLOCK__AVX512
+    m->avx512_ = __builtin_cpu_supports("avx512f");
 #endif
 }
 
@@ -2031,8 +2186,9 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
     const uint64_t nkey = dropblock__mix(m->key_ ^ UINT64_C(0x6A09E667F3BCC909));
     dropblock__geom g;
     dropblock__op op;
-    size_t plane, r0, r1, r, cur = (size_t)-1;
+    size_t plane, r0, r1, r, seg_end, cur = (size_t)-1, sj, sc;
     ptrdiff_t xw, xc, yw, yc;
+    int planes;
     if (!m->t_ && kind != DROPBLOCK__KEEP && dropblock__same_view(x, y)) return; /* identity in place */
     dropblock__mask_geom(m, &g);
     plane = g.d * g.h;
@@ -2040,33 +2196,46 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
     memset(&op, 0, sizeof op);
     op.kind = kind;
     op.es = dropblock__dtype_size(kind);
-#ifdef DROPBLOCK__F16C
     op.f16c = m->f16c_;
-#endif
+    op.avx512 = m->avx512_;
     /* strides of size-1 axes do not matter: pick ones that the row kernels'
        contiguous cases recognise */
     xc = g.c == 1 ? 1 : x->stride_c;
     yc = g.c == 1 ? 1 : y->stride_c;
     xw = g.w == 1 ? (xc == 1 ? (ptrdiff_t)g.c : 1) : x->stride_w;
     yw = g.w == 1 ? (yc == 1 ? (ptrdiff_t)g.c : 1) : y->stride_w;
-    for (r = r0; r < r1; ++r) {
-        size_t n = r / plane, z = r % plane / g.h, i = r % g.h;
-        size_t off = 0;
-        const uint64_t *row = m->t_ ? dropblock__row(&g, m->rows_, ((g.nm == 1 ? 0 : n) * g.d + z) * g.h + i, &off) : NULL;
-        const char *xr = (const char *)x->data + ((size_t)x->stride_n * n + (size_t)x->stride_d * z +
-                                                   (size_t)x->stride_h * i) * op.es;
-        char *yr = (char *)y->data + ((size_t)y->stride_n * n + (size_t)y->stride_d * z + (size_t)y->stride_h * i) * op.es;
+    dropblock__bit_strides(&g, &sj, &sc);
+    /* NCHW with compact channel planes: each channel's rows of a segment
+       are one run */
+    planes = xw == 1 && yw == 1 && x->stride_h == (ptrdiff_t)g.w && y->stride_h == (ptrdiff_t)g.w && sj == 1 && g.h > 1;
+    for (r = r0; r < r1; r = seg_end) {
+        size_t n = r / g.h / g.d, z = r / g.h % g.d, i0 = r % g.h, i, c;
+        size_t mr = ((g.nm == 1 ? 0 : n) * g.d + z) * g.h; /* mask row of (n, z, 0) */
+        const char *xs = (const char *)x->data + ((size_t)x->stride_n * n + (size_t)x->stride_d * z) * op.es;
+        char *ys = (char *)y->data + ((size_t)y->stride_n * n + (size_t)y->stride_d * z) * op.es;
+        seg_end = r - i0 + g.h < r1 ? r - i0 + g.h : r1; /* this (n, z) plane's rows of the part */
         if (n != cur) {
             op.s64 = dropblock__scale(m, &g, n);
             op.s = (float)op.s64;
             op.copy = kind == DROPBLOCK_F64 ? op.s64 == 1.0 : op.s == 1.0f;
             cur = n;
         }
-        dropblock__apply_row(&op, &g, row, off, xr, xw, xc, yr, yw, yc);
-        if (noise && row)
-            dropblock__noise_row(&op, &g, row, off, nkey,
-                                 ((((uint64_t)m->n_offset_ + n) * g.d + z) * g.h + i) * (uint64_t)(g.w * g.c), yr,
-                                 yw, yc);
+        if (planes) {
+            for (c = 0; c < g.c; ++c)
+                dropblock__run_plane(&op, &g, m->t_ ? m->rows_ : NULL, mr + i0, seg_end - r, c * sc,
+                                     xs + ((size_t)xc * c + g.w * i0) * op.es, ys + ((size_t)yc * c + g.w * i0) * op.es);
+        }
+        for (i = i0; i < i0 + (seg_end - r); ++i) {
+            size_t off = 0;
+            const uint64_t *row = m->t_ ? dropblock__row(&g, m->rows_, mr + i, &off) : NULL;
+            const char *xr = xs + (size_t)x->stride_h * i * op.es;
+            char *yr = ys + (size_t)y->stride_h * i * op.es;
+            if (!planes) dropblock__apply_row(&op, &g, row, off, xr, xw, xc, yr, yw, yc);
+            if (noise && row)
+                dropblock__noise_row(&op, &g, row, off, nkey,
+                                     ((((uint64_t)m->n_offset_ + n) * g.d + z) * g.h + i) * (uint64_t)(g.w * g.c), yr,
+                                     yw, yc);
+        }
     }
 }
 
@@ -2132,6 +2301,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__tensor_call(const dropblock_conf
     dropblock__dims(x, dims);
     st = dropblock__mask_setup(&m, cfg, step, dims, x->n_offset);
     if (st != DROPBLOCK_OK) return st;
+    m.cmajor_ = dropblock__channel_major(x);
     need = dropblock__ws_bytes(dims);
     if (!need) return DROPBLOCK_ERR_OVERFLOW;
     if (ws && ws_bytes < need) return DROPBLOCK_ERR_WORKSPACE;
@@ -2171,7 +2341,9 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__window(const dropblock_config *c
     if (n_begin < 0 || n_begin >= n_end || n_end > dims[0]) return DROPBLOCK_ERR_RANGE;
     memcpy(wd, dims, sizeof wd);
     wd[0] = n_end - n_begin;
-    return dropblock__mask_setup(m, cfg, step, wd, n_begin);
+    st = dropblock__mask_setup(m, cfg, step, wd, n_begin);
+    m->cmajor_ = cfg->layout == DROPBLOCK_NCHW;
+    return st;
 }
 
 DROPBLOCK__INTERNAL dropblock_shape3d dropblock__lift(dropblock_shape s) {
@@ -2334,6 +2506,7 @@ DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const drop
     st = dropblock__mask_setup(&tmp, cfg, step, dims, like->n_offset);
     if (st != DROPBLOCK_OK) return st;
     if (workspace_bytes < dropblock__ws_bytes(dims)) return DROPBLOCK_ERR_WORKSPACE;
+    tmp.cmajor_ = dropblock__channel_major(like);
     dropblock__mask_geom(&tmp, &g);
     dropblock__mask_seed(&tmp, &g);
     if (tmp.t_) dropblock__mask_bind(&tmp, &g, workspace);
