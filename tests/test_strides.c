@@ -3,7 +3,8 @@
    batch innermost, ...), and x and y with different strides, in every
    dtype. The logical result must equal the contiguous call bit for bit, x
    must stay unchanged and no byte of y's buffer outside the described
-   elements may change (guard patterns). Aliasing strides are
+   elements may change (guard patterns); windows of a batch in random
+   dtypes and arrangements also match reference.h's naive tensor forward. Aliasing strides are
    DROPBLOCK_ERR_STRIDE, partial overlaps DROPBLOCK_ERR_OVERLAP, byte
    offsets past ptrdiff_t DROPBLOCK_ERR_OVERFLOW, each with every buffer
    byte for byte unchanged. */

@@ -40,6 +40,7 @@ static tcase random_case(tu_prng *r, int is3d) {
     t.cfg = tu_config(keeps[tu_prng_below(r, 7)], is3d ? (int)tu_prng_below(r, 4) : 0, 1 + (int)tu_prng_below(r, 5),
                       (int)tu_prng_below(r, 6), tu_prng_below(r, 32), (dropblock_scale)tu_prng_below(r, 4),
                       (dropblock_layout)tu_prng_below(r, 2), tu_prng_next(r));
+    t.cfg.stream = tu_prng_below(r, 2) ? tu_prng_next(r) : 0; /* the 1.x calls honour it too */
     t.step = tu_prng_next(r) % 1000;
     return t;
 }
