@@ -293,6 +293,7 @@ static inline dropblock_status tt_mask_make(dropblock_mask *m, const dropblock_c
     *ws = NULL;
     if (st != DROPBLOCK_OK) return st;
     *ws = tt_xmalloc(bytes);
+    memset(*ws, TU_PATTERN, bytes); /* defined bytes: a copy of it compares under valgrind */
     st = dropblock_mask_init(m, cfg, step, like, *ws, bytes);
     return st != DROPBLOCK_OK ? st : dropblock_mask_build(m, 0, 1);
 }
