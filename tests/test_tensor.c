@@ -350,12 +350,13 @@ static void test_config_default(void **state) {
     assert_int_equal(dropblock_forward(&cfg, s, 0, x, y, NULL), DROPBLOCK_OK);
 }
 
-/* init ignores like's data, dtype and strides (§4.4); the workspace is one
-   bit per element plus a small amount, whatever the dtype. */
+/* init ignores like's data, dtype and strides (§4.4), even strides no
+   tensor could have; the workspace is one bit per element plus a small
+   amount, whatever the dtype. */
 static void test_init_ignores_like_layout(void **state) {
     enum { N = 4, H = 9, W = 13, C = 5, COUNT = N * H * W * C };
     dropblock_config cfg = tu_config(0.8f, 0, 3, 0, 0, DROPBLOCK_SCALE_SAMPLE, DROPBLOCK_NHWC, 3);
-    dropblock_tensor like = tt_ndhwc(NULL, DROPBLOCK_F32, N, 1, H, W, C), odd = like;
+    dropblock_tensor like = tt_ndhwc(NULL, DROPBLOCK_F32, N, 1, H, W, C), odd = like, huge = like;
     float *x = (float *)tt_xmalloc(COUNT * 4), *a = (float *)tt_xmalloc(COUNT * 4), *b = (float *)tt_xmalloc(COUNT * 4);
     dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F32, N, 1, H, W, C), ty = tx;
     size_t bytes = 0, bytes_odd = 0;
@@ -370,6 +371,11 @@ static void test_init_ignores_like_layout(void **state) {
     assert_int_equal(dropblock_mask_workspace_size(&like, &bytes), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_workspace_size(&odd, &bytes_odd), DROPBLOCK_OK);
     assert_true(bytes == bytes_odd);
+    huge.stride_n = PTRDIFF_MAX; /* offsets past ptrdiff_t, and negative strides: a tensor could not */
+    huge.stride_h = -7;
+    ws1 = tt_xmalloc(bytes);
+    assert_int_equal(dropblock_mask_init(&m1, &cfg, 5, &huge, ws1, bytes), DROPBLOCK_OK);
+    free(ws1);
     assert_true(bytes <= (COUNT + 7) / 8 + 64 * N + 1024);
     like.dtype = DROPBLOCK_F64;
     assert_int_equal(dropblock_mask_workspace_size(&like, &bytes_odd), DROPBLOCK_OK);
@@ -392,6 +398,26 @@ static void test_init_ignores_like_layout(void **state) {
     free(b);
 }
 
+/* The header's documented bound: at least one bit per element, at most
+   E/8 + E/256 + 88 bytes for E elements. */
+static void test_workspace_bound(void **state) {
+    tu_prng r;
+    int k;
+    (void)state;
+    tu_prng_seed(&r, 88);
+    for (k = 0; k < 500; ++k) {
+        dropblock_tensor like = tt_ndhwc(NULL, DROPBLOCK_F32, 1 + (int)tu_prng_below(&r, 40),
+                                         1 + (int)tu_prng_below(&r, 4), 1 + (int)tu_prng_below(&r, 300),
+                                         1 + (int)tu_prng_below(&r, 300), 1 + (int)tu_prng_below(&r, 70));
+        double e = (double)tt_count(&like);
+        size_t bytes = 0;
+        if (k % 2) like = tt_ncdhw(NULL, DROPBLOCK_F32, like.n, like.d, like.h, like.w, like.c);
+        assert_int_equal(dropblock_mask_workspace_size(&like, &bytes), DROPBLOCK_OK);
+        assert_true((double)bytes * 8.0 >= e);
+        assert_true((double)bytes <= e / 8.0 + e / 256.0 + 88.0);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_2d),
@@ -401,6 +427,7 @@ int main(void) {
         cmocka_unit_test(test_constructors_in_calls),
         cmocka_unit_test(test_config_default),
         cmocka_unit_test(test_init_ignores_like_layout),
+        cmocka_unit_test(test_workspace_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
