@@ -430,6 +430,54 @@ static void test_parts_identical(void **state) {
         }
 }
 
+/* Apply parts are disjoint, cover the tensor, and split a single sample:
+   part k of `parts` writes exactly the elements no other part writes, and
+   their number is its share of the rows (sample, depth, row) to within one
+   row either way. */
+static void test_parts_split_the_work(void **state) {
+    static const pcase shapes[] = {{1, 1, 64, 16, 8}, {1, 3, 20, 7, 2}, {3, 1, 5, 9, 4}};
+    static const int parts_list[] = {2, 3, 4, 7, 16};
+    size_t si, pi;
+    (void)state;
+    for (si = 0; si < sizeof shapes / sizeof *shapes; ++si)
+        for (pi = 0; pi < sizeof parts_list / sizeof *parts_list; ++pi) {
+            const pcase *p = &shapes[si];
+            int parts = parts_list[pi], k, rows = p->n * p->d * p->h;
+            size_t count = (size_t)p->n * p->d * p->h * p->w * p->c, row = (size_t)p->w * p->c, e, covered = 0;
+            dropblock_config cfg = tu_config(0.8f, 0, 3, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 5000 + si);
+            float *x = (float *)tt_xmalloc(count * 4), *y = (float *)tt_xmalloc(count * 4);
+            uint8_t *owner = (uint8_t *)calloc(count, 1);
+            dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F32, p->n, p->d, p->h, p->w, p->c), ty = tx;
+            dropblock_mask m;
+            void *ws;
+            tu_prng r;
+            assert_non_null(owner);
+            tu_prng_seed(&r, 3);
+            tt_fill_values(&r, DROPBLOCK_F32, x, count);
+            ty.data = y;
+            assert_int_equal(tt_mask_make(&m, &cfg, 1, &tx, &ws), DROPBLOCK_OK);
+            for (k = 0; k < parts; ++k) {
+                size_t written = 0;
+                double share = (double)rows / parts * (double)row;
+                memset(y, 0xFF, count * 4); /* a NaN pattern no output has */
+                assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, k, parts), DROPBLOCK_OK);
+                for (e = 0; e < count; ++e) {
+                    if (tt_f32_bits(y[e]) == 0xFFFFFFFFu) continue;
+                    ++written;
+                    assert_int_equal(owner[e], 0); /* no element in two parts */
+                    owner[e] = 1;
+                }
+                covered += written;
+                assert_true((double)written >= share - (double)row && (double)written <= share + (double)row);
+            }
+            assert_int_equal(covered, count);
+            free(ws);
+            free(x);
+            free(y);
+            free(owner);
+        }
+}
+
 /* dropblock_forward_tensor / _backward_tensor through an executor: the
    build and the apply each go through parallel_for (so at least two
    calls), every call has exec->parts parts, the result is the
@@ -640,6 +688,7 @@ int main(void) {
         cmocka_unit_test(test_set_batch_rules),
         cmocka_unit_test(test_set_batch_without_seeds),
         cmocka_unit_test(test_parts_identical),
+        cmocka_unit_test(test_parts_split_the_work),
         cmocka_unit_test(test_executor_calls),
         cmocka_unit_test(test_mask_serves_every_dtype),
         cmocka_unit_test(test_stream_keys),
