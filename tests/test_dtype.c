@@ -179,18 +179,24 @@ static uint16_t expected_kept(dropblock_dtype dt, uint16_t x, float s) {
    num/den > 0 sets its scale to exactly num/den with set_batch (counts
    consistent with the mask's own), num 0 keeps its own T / Kept. Runs
    rotate the patterns over the elements until each has met a kept one;
-   dropped elements must be +0, backward must equal forward. */
-static void scaled_all_patterns(dropblock_dtype dt, const dropblock_config *cfg, unsigned num, unsigned den) {
-    uint16_t *x = (uint16_t *)tt_xmalloc(PATTERNS * 2), *y = (uint16_t *)tt_xmalloc(PATTERNS * 2);
-    uint16_t *dx = (uint16_t *)tt_xmalloc(PATTERNS * 2);
-    uint8_t *keep = (uint8_t *)tt_xmalloc(PATTERNS), *seen = (uint8_t *)calloc(PATTERNS, 1);
-    dropblock_tensor tx = exhaustive_like(dt, x), ty = exhaustive_like(dt, y), tdx = exhaustive_like(dt, dx);
+   dropped elements must be +0, backward must equal forward. The tensor
+   has shape's sizes (at least PATTERNS elements). */
+static void scaled_all_patterns(dropblock_dtype dt, const dropblock_tensor *shape, const dropblock_config *cfg,
+                                unsigned num, unsigned den) {
+    size_t count = tt_count(shape);
+    uint16_t *x = (uint16_t *)tt_xmalloc(count * 2), *y = (uint16_t *)tt_xmalloc(count * 2);
+    uint16_t *dx = (uint16_t *)tt_xmalloc(count * 2);
+    uint8_t *keep = (uint8_t *)tt_xmalloc(count), *seen = (uint8_t *)calloc(PATTERNS, 1);
+    dropblock_tensor tx = tt_ndhwc(x, dt, shape->n, shape->d, shape->h, shape->w, shape->c), ty = tx, tdx = tx;
     dropblock_stats stats;
     dropblock_mask m;
     void *ws;
     uint32_t k, covered = 0, bad = 0, run;
     float s;
     assert_non_null(seen);
+    assert_true(count >= PATTERNS);
+    ty.data = y;
+    tdx.data = dx;
     assert_int_equal(tt_mask_make(&m, cfg, 11, &tx, &ws), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_stats(&m, &stats), DROPBLOCK_OK);
     assert_true(stats.kept > 0 && stats.kept < stats.total);
@@ -211,10 +217,10 @@ static void scaled_all_patterns(dropblock_dtype dt, const dropblock_config *cfg,
     assert_int_equal(tt_mask_keep(&m, &tx, keep), DROPBLOCK_OK);
     for (run = 0; covered < PATTERNS; ++run) {
         assert_true(run < 24); /* ~10 % dropped: a handful of rotations cover all */
-        for (k = 0; k < PATTERNS; ++k) x[k] = (uint16_t)(k * 40503u + run * 7919u);
-        memset(y, 0xEE, PATTERNS * 2);
+        for (k = 0; k < count; ++k) x[k] = (uint16_t)(k * 40503u + run * 7919u);
+        memset(y, 0xEE, count * 2);
         assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
-        for (k = 0; k < PATTERNS; ++k) {
+        for (k = 0; k < count; ++k) {
             uint16_t want = keep[k] ? expected_kept(dt, x[k], s) : 0;
             if (y[k] != want && bad++ < 8)
                 print_error("%s x=0x%04x scale=%.9g: expected 0x%04x, got 0x%04x\n",
@@ -225,14 +231,14 @@ static void scaled_all_patterns(dropblock_dtype dt, const dropblock_config *cfg,
             }
         }
         assert_int_equal(bad, 0);
-        memset(dx, 0xEE, PATTERNS * 2);
+        memset(dx, 0xEE, count * 2);
         assert_int_equal(dropblock_mask_backward(&m, &tx, &tdx, 0, 1), DROPBLOCK_OK);
-        assert_memory_equal(dx, y, PATTERNS * 2);
+        assert_memory_equal(dx, y, count * 2);
     }
     if (!num) { /* the one-call path applies the same mask and scale */
-        memset(dx, 0xEE, PATTERNS * 2);
+        memset(dx, 0xEE, count * 2);
         assert_int_equal(dropblock_forward_tensor(cfg, 11, &tx, &tdx, NULL, 0, NULL, NULL), DROPBLOCK_OK);
-        assert_memory_equal(dx, y, PATTERNS * 2);
+        assert_memory_equal(dx, y, count * 2);
     }
     free(ws);
     free(x);
@@ -244,12 +250,16 @@ static void scaled_all_patterns(dropblock_dtype dt, const dropblock_config *cfg,
 
 static void scaled_cases(dropblock_dtype dt) {
     dropblock_config cfg = base_config(0.9f, DROPBLOCK_SCALE_BATCH);
-    scaled_all_patterns(dt, &cfg, 0, 0); /* the mask's own T / Kept, not a round number */
-    scaled_all_patterns(dt, &cfg, 3, 2); /* every odd significand is a tie            */
-    scaled_all_patterns(dt, &cfg, 5, 4);
-    scaled_all_patterns(dt, &cfg, 3, 1); /* overflow to Inf                            */
-    cfg.scale = DROPBLOCK_SCALE_NONE;    /* s exactly 1: bits copied, sNaN included    */
-    scaled_all_patterns(dt, &cfg, 0, 0);
+    dropblock_tensor even = exhaustive_like(dt, NULL);
+    dropblock_tensor odd = tt_ndhwc(NULL, dt, 3, 1, 151, 149, 1); /* rows of 149: vector tails */
+    scaled_all_patterns(dt, &even, &cfg, 0, 0); /* the mask's own T / Kept, not a round number */
+    scaled_all_patterns(dt, &even, &cfg, 3, 2); /* every odd significand is a tie            */
+    scaled_all_patterns(dt, &even, &cfg, 5, 4);
+    scaled_all_patterns(dt, &even, &cfg, 3, 1); /* overflow to Inf                            */
+    scaled_all_patterns(dt, &odd, &cfg, 0, 0);
+    scaled_all_patterns(dt, &odd, &cfg, 3, 2);
+    cfg.scale = DROPBLOCK_SCALE_NONE;           /* s exactly 1: bits copied, sNaN included    */
+    scaled_all_patterns(dt, &even, &cfg, 0, 0);
 }
 
 static void test_f16_kept_scaled(void **state) {
