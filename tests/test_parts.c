@@ -316,11 +316,12 @@ static void test_set_batch_rules(void **state) {
 }
 
 /* Where no seed can occur, s stays 1 and the output is a bit copy, whatever
-   set_batch says. */
+   set_batch says; under FILL_NOISE s is 1 in every scale mode, so set_batch
+   changes neither the scale nor the output. */
 static void test_set_batch_without_seeds(void **state) {
     enum { COUNT = 2 * 6 * 6 * 2 };
     dropblock_config cfg = tu_config(1.0f, 0, 3, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 62);
-    float x[COUNT], y[COUNT];
+    float x[COUNT], y[COUNT], before[COUNT];
     dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F32, 2, 1, 6, 6, 2), ty = tx;
     dropblock_stats st;
     dropblock_mask m;
@@ -336,6 +337,20 @@ static void test_set_batch_without_seeds(void **state) {
     assert_true(st.scale == 1.0);
     assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
     assert_memory_equal(x, y, sizeof x);
+    free(ws);
+    cfg.keep_prob = 0.8f;
+    cfg.flags = DROPBLOCK_FILL_NOISE;
+    assert_int_equal(tt_mask_make(&m, &cfg, 3, &tx, &ws), DROPBLOCK_OK);
+    ty.data = before;
+    assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
+    assert_int_equal(dropblock_mask_stats(&m, &st), DROPBLOCK_OK);
+    assert_true(st.scale == 1.0 && st.kept < st.total);
+    assert_int_equal(dropblock_mask_set_batch(&m, st.kept, st.total + 9), DROPBLOCK_OK);
+    assert_int_equal(dropblock_mask_stats(&m, &st), DROPBLOCK_OK);
+    assert_true(st.scale == 1.0);
+    ty.data = y;
+    assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
+    assert_memory_equal(y, before, sizeof y);
     free(ws);
 }
 
