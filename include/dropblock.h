@@ -461,9 +461,9 @@ DROPBLOCK_API dropblock_status dropblock_backward_tensor(const dropblock_config 
    Each call is the tensor API on F32 contiguous tensors in cfg->layout. */
 
 /* y = DropBlock(x). keep_mask: NULL, or N*H*W*C bytes in the tensor's
-   layout that receive 1 (kept) / 0 (dropped). Allocates one bit per element
-   with DROPBLOCK_MALLOC unless keep_prob is 1. On any error nothing is
-   written. */
+   layout that receive 1 (kept) / 0 (dropped). Allocates the mask's
+   workspace (about one bit per element) with DROPBLOCK_MALLOC unless no
+   seed can occur (e.g. keep_prob 1). On any error nothing is written. */
 DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
                                                  uint64_t step, const float *x, float *y,
                                                  uint8_t *keep_mask);
@@ -674,6 +674,11 @@ DROPBLOCK__INTERNAL size_t dropblock__popcount64(uint64_t v) {
 #endif
 }
 
+/* Low `len` bits set (len <= 64). */
+DROPBLOCK__INTERNAL uint64_t dropblock__low_bits(size_t len) {
+    return len >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1;
+}
+
 /* Index of the lowest set bit; v != 0. */
 DROPBLOCK__INTERNAL unsigned dropblock__ctz64(uint64_t v) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -699,8 +704,14 @@ DROPBLOCK__INTERNAL uint64_t dropblock__key(uint64_t seed, uint64_t stream) {
     return dropblock__mix(dropblock__mix(seed + DROPBLOCK__GOLDEN) ^ stream);
 }
 
+/* The input of word k: word(k) = mix(key + (k + 1) * G). Consecutive words'
+   inputs differ by G. */
+DROPBLOCK__INTERNAL uint64_t dropblock__word_input(uint64_t key, uint64_t k) {
+    return key + (k + 1) * DROPBLOCK__GOLDEN;
+}
+
 DROPBLOCK__INTERNAL uint64_t dropblock__word(uint64_t key, uint64_t k) {
-    return dropblock__mix(key + (k + 1) * DROPBLOCK__GOLDEN);
+    return dropblock__mix(dropblock__word_input(key, k));
 }
 
 /* P(one) = t / 2^32; t = 2^32 means always. p * 2^32 is exact, so this is a
@@ -739,7 +750,7 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64
 }
 
 DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
-    uint64_t ones = 0, open = live, x = key + (c + 1) * DROPBLOCK__GOLDEN;
+    uint64_t ones = 0, open = live, x = dropblock__word_input(key, c);
     unsigned k;
     if (t >> 32) return live;
     for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
@@ -759,7 +770,7 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(
                                                                                 uint64_t out[8]) {
     const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
     const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
-    const uint64_t x0 = key + (g * 32u + 1u) * DROPBLOCK__GOLDEN, step = 32u * DROPBLOCK__GOLDEN;
+    const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
     dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
     uint64_t o[8], op[8];
     unsigned k, i;
@@ -776,8 +787,7 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(
     memcpy(o, &ones, sizeof o);
     memcpy(op, &open, sizeof op);
     for (i = 0; i < 8; ++i)
-        out[i] = op[i] ? dropblock__draw_rest(key + ((g + i) * 32u + k + 1u) * DROPBLOCK__GOLDEN, k, t, o[i], op[i])
-                       : o[i];
+        out[i] = op[i] ? dropblock__draw_rest(dropblock__word_input(key, (g + i) * 32u + k), k, t, o[i], op[i]) : o[i];
 }
 #endif
 
@@ -856,6 +866,9 @@ DROPBLOCK__INTERNAL int dropblock__unit_double(double p) {
     return u <= UINT64_C(0x3FF0000000000000) || u == UINT64_C(0x8000000000000000);
 }
 
+/* A block_w or block_d argument: 0 means the same as block_h. */
+DROPBLOCK__INTERNAL int dropblock__block_or_h(int block, int block_h) { return block ? block : block_h; }
+
 /* The block arguments every entry point shares: block_h >= 1, block_w and
    block_d >= 0 (0: same as block_h). */
 DROPBLOCK__INTERNAL int dropblock__blocks_ok(int block_d, int block_h, int block_w) {
@@ -891,9 +904,9 @@ DROPBLOCK__INTERNAL void dropblock__map(dropblock__geom *g, int block_d, int blo
                                         int w, unsigned flags) {
     int anywhere = (flags & DROPBLOCK_SEED_ANYWHERE) != 0;
     g->d = (size_t)d; g->h = (size_t)h; g->w = (size_t)w;
-    dropblock__axis(g->d, block_d ? block_d : block_h, anywhere, &g->bd, &g->sd, &g->od);
+    dropblock__axis(g->d, dropblock__block_or_h(block_d, block_h), anywhere, &g->bd, &g->sd, &g->od);
     dropblock__axis(g->h, block_h, anywhere, &g->bh, &g->sh, &g->oh);
-    dropblock__axis(g->w, block_w ? block_w : block_h, anywhere, &g->bw, &g->sw, &g->ow);
+    dropblock__axis(g->w, dropblock__block_or_h(block_w, block_h), anywhere, &g->bw, &g->sw, &g->ow);
 }
 
 /* The geometry of a checked config over checked sizes. */
@@ -1195,11 +1208,6 @@ __attribute__((always_inline)) /* the hot path is one compare; keep it in the ca
 static inline uint64_t dropblock__group(dropblock__draw *dr, uint64_t g) {
     if (!dr->valid || g - dr->first >= 8) dropblock__refill(dr, g); /* g < first wraps to a huge difference */
     return dr->word[g - dr->first];
-}
-
-/* Low `len` bits set (len <= 64). */
-DROPBLOCK__INTERNAL uint64_t dropblock__low_bits(size_t len) {
-    return len >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1;
 }
 
 /* The 64 mask bits from bit pos of a built mask; a NULL row (no seed can
@@ -1529,7 +1537,7 @@ DROPBLOCK__INTERNAL uint16_t dropblock__round16(double v, unsigned ebits) {
     memcpy(&u, &v, sizeof u);
     sign = (uint32_t)(u >> 63) << 15;
     de = (int)((u >> 52) & 0x7FF);
-    m = u & ((UINT64_C(1) << 52) - 1);
+    m = u & dropblock__low_bits(52);
     if (de == 0x7FF)
         return (uint16_t)(sign | inf | (m ? (1u << (mbits - 1)) | (uint32_t)(m >> (52 - mbits)) : 0));
     if (de == 0) return (uint16_t)sign; /* binary64 subnormals are far below half a 16-bit ulp */
@@ -1540,7 +1548,7 @@ DROPBLOCK__INTERNAL uint16_t dropblock__round16(double v, unsigned ebits) {
     shift = (unsigned)(q - (de - 1075));                      /* >= 52 - mbits */
     if (shift > 63) return (uint16_t)sign;                    /* below half an ulp */
     r = m >> shift;
-    rem = m & ((UINT64_C(1) << shift) - 1);
+    rem = m & dropblock__low_bits(shift);
     half = UINT64_C(1) << (shift - 1);
     if (rem > half || (rem == half && (r & 1u))) ++r;
     /* r ulps of 2^q: the exponent field of the smaller of et and the
@@ -1922,9 +1930,9 @@ DROPBLOCK__INTERNAL void dropblock__sincos(double a, double *sn, double *cs) {
    own: the same bits wherever double is binary64, and no libm. Each type
    rounds this double once. */
 DROPBLOCK__INTERNAL double dropblock__noise(uint64_t key, uint64_t e) {
-    uint64_t x = key + (e * 2u + 1u) * DROPBLOCK__GOLDEN;
+    uint64_t x = dropblock__word_input(key, 2 * e);
     uint64_t w1 = dropblock__mix(x), n2 = dropblock__mix(x + DROPBLOCK__GOLDEN) >> 11;
-    uint64_t f = n2 & ((UINT64_C(1) << 51) - 1), half = UINT64_C(1) << 50; /* angle in the quadrant */
+    uint64_t f = n2 & dropblock__low_bits(51), half = UINT64_C(1) << 50; /* angle in the quadrant */
     unsigned q = (unsigned)(n2 >> 51);
     double u1 = dropblock__mul((double)((w1 >> 11) + 1u), 1.1102230246251565e-16); /* 2^-53 */
     double r = dropblock__sqrt(dropblock__mul(-2.0, dropblock__ln(u1))), sn, cs, c;
@@ -2405,12 +2413,13 @@ DROPBLOCK__INTERNAL dropblock_tensor dropblock__tensor_1x(const dropblock_mask *
     return t;
 }
 
-/* Every 1.x forward/backward entry point ends here. mode: DROPBLOCK__ALLOC
-   (no caller workspace: allocate one), DROPBLOCK__GRAD (backward). x, y
-   and keep are whole tensors; only samples [n_begin, n_end) are touched. */
+/* Every 1.x forward and backward entry point ends here: the mask object on
+   the window [n_begin, n_end) of the tensor. mode: DROPBLOCK__ALLOC (no
+   caller workspace: allocate one), DROPBLOCK__GRAD (backward). x, y and
+   keep are whole tensors; only samples [n_begin, n_end) are touched. */
 #define DROPBLOCK__ALLOC 1
 #define DROPBLOCK__GRAD 2
-DROPBLOCK__INTERNAL dropblock_status dropblock__forward(const dropblock_config *cfg, dropblock_shape3d shape,
+DROPBLOCK__INTERNAL dropblock_status dropblock__call_1x(const dropblock_config *cfg, dropblock_shape3d shape,
                                                        uint64_t step, int n_begin, int n_end,
                                                        const uint64_t *total_kept, const float *x, float *y,
                                                        uint8_t *keep, void *ws, size_t ws_bytes, int mode) {
@@ -2672,13 +2681,13 @@ DROPBLOCK_API dropblock_status dropblock_tensor_from_dlpack(const DLTensor *t, d
 DROPBLOCK_API dropblock_status dropblock_forward(const dropblock_config *cfg, dropblock_shape shape,
                                                  uint64_t step, const float *x, float *y,
                                                  uint8_t *keep_mask) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, NULL, 0,
+    return dropblock__call_1x(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, NULL, 0,
                               DROPBLOCK__ALLOC);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward(const dropblock_config *cfg, dropblock_shape shape,
                                                   uint64_t step, const float *dy, float *dx) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, NULL, 0,
+    return dropblock__call_1x(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, NULL, 0,
                               DROPBLOCK__ALLOC | DROPBLOCK__GRAD);
 }
 
@@ -2699,14 +2708,14 @@ DROPBLOCK_API dropblock_status dropblock_forward_ws(const dropblock_config *cfg,
                                                     uint64_t step, const float *x, float *y,
                                                     uint8_t *keep_mask, void *workspace,
                                                     size_t workspace_bytes) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, workspace,
+    return dropblock__call_1x(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, x, y, keep_mask, workspace,
                               workspace_bytes, 0);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward_ws(const dropblock_config *cfg, dropblock_shape shape,
                                                      uint64_t step, const float *dy, float *dx,
                                                      void *workspace, size_t workspace_bytes) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, workspace,
+    return dropblock__call_1x(cfg, dropblock__lift(shape), step, 0, shape.n, NULL, dy, dx, NULL, workspace,
                               workspace_bytes, DROPBLOCK__GRAD);
 }
 
@@ -2714,13 +2723,13 @@ DROPBLOCK_API dropblock_status dropblock_forward3d(const dropblock_config *cfg, 
                                                    uint64_t step, const float *x, float *y,
                                                    uint8_t *keep_mask, void *workspace,
                                                    size_t workspace_bytes) {
-    return dropblock__forward(cfg, shape, step, 0, shape.n, NULL, x, y, keep_mask, workspace, workspace_bytes, 0);
+    return dropblock__call_1x(cfg, shape, step, 0, shape.n, NULL, x, y, keep_mask, workspace, workspace_bytes, 0);
 }
 
 DROPBLOCK_API dropblock_status dropblock_backward3d(const dropblock_config *cfg, dropblock_shape3d shape,
                                                     uint64_t step, const float *dy, float *dx,
                                                     void *workspace, size_t workspace_bytes) {
-    return dropblock__forward(cfg, shape, step, 0, shape.n, NULL, dy, dx, NULL, workspace, workspace_bytes,
+    return dropblock__call_1x(cfg, shape, step, 0, shape.n, NULL, dy, dx, NULL, workspace, workspace_bytes,
                               DROPBLOCK__GRAD);
 }
 
@@ -2749,7 +2758,7 @@ DROPBLOCK_API dropblock_status dropblock_forward_range(const dropblock_config *c
                                                        uint64_t total_kept, const float *x, float *y,
                                                        uint8_t *keep_mask, void *workspace,
                                                        size_t workspace_bytes) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, n_begin, n_end, &total_kept, x, y, keep_mask,
+    return dropblock__call_1x(cfg, dropblock__lift(shape), step, n_begin, n_end, &total_kept, x, y, keep_mask,
                               workspace, workspace_bytes, 0);
 }
 
@@ -2757,14 +2766,14 @@ DROPBLOCK_API dropblock_status dropblock_backward_range(const dropblock_config *
                                                         uint64_t step, int n_begin, int n_end,
                                                         uint64_t total_kept, const float *dy, float *dx,
                                                         void *workspace, size_t workspace_bytes) {
-    return dropblock__forward(cfg, dropblock__lift(shape), step, n_begin, n_end, &total_kept, dy, dx, NULL,
+    return dropblock__call_1x(cfg, dropblock__lift(shape), step, n_begin, n_end, &total_kept, dy, dx, NULL,
                               workspace, workspace_bytes, DROPBLOCK__GRAD);
 }
 
 /* The map geometry for the gamma helpers; 0 if an argument is invalid. */
-DROPBLOCK__INTERNAL int dropblock__plane(dropblock__geom *g, double p, int block_d, int block_h, int block_w, int d,
+DROPBLOCK__INTERNAL int dropblock__gamma_geometry(dropblock__geom *g, double p, int block_d, int block_h, int block_w, int d,
                                          int h, int w, unsigned flags) {
-    if (!dropblock__unit_double(p) || block_h < 1 || block_w < 0 || block_d < 0 || d < 1 || h < 1 || w < 1 ||
+    if (!dropblock__unit_double(p) || !dropblock__blocks_ok(block_d, block_h, block_w) || d < 1 || h < 1 || w < 1 ||
         (flags & ~(unsigned)DROPBLOCK__KNOWN_FLAGS))
         return 0;
     dropblock__map(g, block_d, block_h, block_w, d, h, w, flags);
@@ -2777,14 +2786,14 @@ DROPBLOCK_API double dropblock_gamma(double keep_prob, int block_h, int block_w,
 
 DROPBLOCK_API double dropblock_gamma3d(double keep_prob, int block_d, int block_h, int block_w, int d, int h, int w) {
     dropblock__geom g;
-    return dropblock__plane(&g, keep_prob, block_d, block_h, block_w, d, h, w, 0) ? dropblock__gamma(keep_prob, &g)
+    return dropblock__gamma_geometry(&g, keep_prob, block_d, block_h, block_w, d, h, w, 0) ? dropblock__gamma(keep_prob, &g)
                                                                                      : (double)NAN;
 }
 
 DROPBLOCK_API double dropblock_gamma_exact(double keep_prob, int block_h, int block_w, int h, int w,
                                            unsigned flags) {
     dropblock__geom g;
-    return dropblock__plane(&g, keep_prob, 1, block_h, block_w, 1, h, w, flags)
+    return dropblock__gamma_geometry(&g, keep_prob, 1, block_h, block_w, 1, h, w, flags)
                ? dropblock__gamma_exact(keep_prob, &g)
                : (double)NAN;
 }
@@ -2792,7 +2801,7 @@ DROPBLOCK_API double dropblock_gamma_exact(double keep_prob, int block_h, int bl
 DROPBLOCK_API double dropblock_expected_keep(double gamma, int block_h, int block_w, int h, int w,
                                              unsigned flags) {
     dropblock__geom g;
-    return dropblock__plane(&g, gamma, 1, block_h, block_w, 1, h, w, flags) ? dropblock__expected_keep(&g, 1.0 - gamma)
+    return dropblock__gamma_geometry(&g, gamma, 1, block_h, block_w, 1, h, w, flags) ? dropblock__expected_keep(&g, 1.0 - gamma)
                                                                             : (double)NAN;
 }
 
@@ -2815,12 +2824,12 @@ DROPBLOCK_API dropblock_status dropblock_expand_mask(const uint8_t *seeds, int h
     size_t H, W, bh, bw, i, j;
     if (!seeds || !keep) return DROPBLOCK_ERR_NULL;
     if (h < 1 || w < 1) return DROPBLOCK_ERR_SHAPE;
-    if (block_h < 1 || block_w < 0) return DROPBLOCK_ERR_BLOCK;
+    if (!dropblock__blocks_ok(0, block_h, block_w)) return DROPBLOCK_ERR_BLOCK;
     H = (size_t)h; W = (size_t)w;
     if (H > (size_t)-1 / W) return DROPBLOCK_ERR_OVERFLOW;
     if (seeds != keep && dropblock__overlap(seeds, H * W, keep, H * W)) return DROPBLOCK_ERR_OVERLAP;
     bh = (size_t)block_h < H ? (size_t)block_h : H;
-    bw = (size_t)(block_w ? block_w : block_h);
+    bw = (size_t)dropblock__block_or_h(block_w, block_h);
     bw = bw < W ? bw : W;
     /* A seed at x drops x - floor((b-1)/2) .. x + floor(b/2): x covers k iff
        x in [k - b/2, k + (b-1)/2]. */
@@ -2866,7 +2875,7 @@ DROPBLOCK_API size_t dropblock_bernoulli(dropblock_rng *rng, double p, uint8_t *
     rng->has_spare_ = 0;
     for (i = 0; i < n; i += 64) {
         size_t len = n - i < 64 ? n - i : 64;
-        uint64_t live = len == 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1;
+        uint64_t live = dropblock__low_bits(len);
         uint64_t w = dropblock__draw_group(rng->key_, rng->next_, t, live);
         rng->next_ += 32;
         for (k = 0; k < len; ++k) out[i + k] = (uint8_t)((w >> k) & 1u);
