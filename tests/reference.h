@@ -335,6 +335,15 @@ static inline void ref_fill(ref_rng *r, float *x, size_t n) {
 
 #include "tensor_util.h"
 
+/* The keep mask (tensor layout, one byte per element) element by element
+   from the generator (ref_keep_element), for the tensor-API reference. */
+static inline void ref_keep_mask_naive(const ref_geom *g, uint8_t *keep) {
+    size_t n, p, c;
+    for (n = 0; n < g->n; ++n)
+        for (p = 0; p < ref_pixels(g); ++p)
+            for (c = 0; c < g->c; ++c) keep[ref_index(g, n, p, c)] = (uint8_t)ref_keep_element(g, n, p, c);
+}
+
 /* Scale s of sample n in float (F32, F16, BF16) and in double (F64),
    from the whole batch's keep mask in logical NDHWC order. */
 static inline void ref_tensor_scale(const ref_geom *g, const uint8_t *keep, size_t n, float *s, double *sd) {
@@ -379,7 +388,7 @@ static inline void ref_forward_tensor(const dropblock_config *cfg, uint64_t step
     sample = ref_pixels(&g) * g.c;
     keep = (uint8_t *)malloc(ref_total(&g));
     if (!keep) abort();
-    ref_keep_mask(&g, keep);
+    ref_keep_mask_naive(&g, keep);
     for (k = 0; k < (size_t)x->n; ++k) {
         size_t n = (size_t)x->n_offset + k;
         float s;

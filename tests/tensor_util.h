@@ -152,7 +152,7 @@ static inline tt_arrangement tt_random_arrangement(tu_prng *r) {
 
 /* ---- guarded buffers ----------------------------------------------------------- */
 
-#define TT_GUARD 64u
+#define TT_GUARD ((size_t)64)
 
 /* A buffer of `bytes` usable bytes with TT_GUARD bytes on each side, all of
    it filled with a position-dependent pattern (so a shifted write shows). */
@@ -164,7 +164,7 @@ static inline tt_buf tt_buf_make(size_t bytes, unsigned salt) {
     b.bytes = bytes;
     b.mem = (unsigned char *)tt_xmalloc(all);
     b.shot = (unsigned char *)tt_xmalloc(all);
-    for (k = 0; k < all; ++k) b.mem[k] = (unsigned char)(k * 37u + salt * 101u + 11u);
+    for (k = 0; k < all; ++k) b.mem[k] = (unsigned char)(k * 37u + (size_t)salt * 101u + 11u);
     return b;
 }
 
@@ -285,15 +285,14 @@ static inline void tt_fill_values(tu_prng *r, dropblock_dtype dt, void *buf, siz
 /* ---- mask helpers ----------------------------------------------------------------- */
 
 /* Status of init + one-part build of m over `like`, the workspace allocated
-   into *ws (freed by the caller). */
+   into *ws (freed by the caller, whatever the status). */
 static inline dropblock_status tt_mask_make(dropblock_mask *m, const dropblock_config *cfg, uint64_t step,
                                             const dropblock_tensor *like, void **ws) {
     size_t bytes = 0;
     dropblock_status st = dropblock_mask_workspace_size(like, &bytes);
-    *ws = NULL;
-    if (st != DROPBLOCK_OK) return st;
-    *ws = tt_xmalloc(bytes);
+    *ws = tt_xmalloc(bytes);        /* never NULL, even when the query failed */
     memset(*ws, TU_PATTERN, bytes); /* defined bytes: a copy of it compares under valgrind */
+    if (st != DROPBLOCK_OK) return st;
     st = dropblock_mask_init(m, cfg, step, like, *ws, bytes);
     return st != DROPBLOCK_OK ? st : dropblock_mask_build(m, 0, 1);
 }

@@ -22,7 +22,7 @@
 #include "reference.h"
 #include "tensor_util.h"
 
-#define PATTERNS 65536u
+#define PATTERNS ((size_t)65536)
 
 /* 2 x 64 x 64 x 8 = 65 536 elements: one per bit pattern. */
 static dropblock_tensor exhaustive_like(dropblock_dtype dt, void *data) {
@@ -150,7 +150,7 @@ static void test_bf16_copy(void **state) {
 /* F64 at keep_prob 1: random 64-bit patterns, NaN payloads among them. */
 static void test_f64_copy(void **state) {
     dropblock_config cfg = base_config(1.0f, DROPBLOCK_SCALE_EXPECTED);
-    size_t count = 4 * 9 * 7 * 3, k;
+    size_t count = (size_t)4 * 9 * 7 * 3, k;
     uint64_t *x = (uint64_t *)tt_xmalloc(count * 8), *y = (uint64_t *)tt_xmalloc(count * 8);
     dropblock_tensor tx = tt_ncdhw(x, DROPBLOCK_F64, 4, 1, 9, 7, 3), ty = tx;
     tu_prng r;
@@ -280,9 +280,9 @@ static void f64_scale_case(dropblock_scale scale, unsigned flags) {
     enum { N = 3, H = 12, W = 10, C = 4, COUNT = N * H * W * C, SAMPLE = H * W * C };
     dropblock_config cfg = tu_config(0.8f, 0, 3, 2, flags, scale, DROPBLOCK_NHWC, 5150);
     dropblock_shape shape = {N, H, W, C};
-    double *x = (double *)tt_xmalloc(COUNT * 8), *y = (double *)tt_xmalloc(COUNT * 8);
-    float *xf = (float *)tt_xmalloc(COUNT * 4), *yf = (float *)tt_xmalloc(COUNT * 4);
-    float *y1 = (float *)tt_xmalloc(COUNT * 4);
+    double *x = (double *)tt_xmalloc((size_t)COUNT * 8), *y = (double *)tt_xmalloc((size_t)COUNT * 8);
+    float *xf = (float *)tt_xmalloc((size_t)COUNT * 4), *yf = (float *)tt_xmalloc((size_t)COUNT * 4);
+    float *y1 = (float *)tt_xmalloc((size_t)COUNT * 4);
     uint8_t *keep = (uint8_t *)tt_xmalloc(COUNT);
     dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F64, N, 1, H, W, C), ty = tx;
     dropblock_tensor txf = tt_ndhwc(xf, DROPBLOCK_F32, N, 1, H, W, C), tyf = txf;
@@ -302,7 +302,7 @@ static void f64_scale_case(dropblock_scale scale, unsigned flags) {
     assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_forward(&m, &txf, &tyf, 0, 1), DROPBLOCK_OK);
     assert_int_equal(dropblock_forward(&cfg, shape, 8, xf, y1, NULL), DROPBLOCK_OK);
-    assert_memory_equal(yf, y1, COUNT * 4);
+    assert_memory_equal(yf, y1, (size_t)COUNT * 4);
     if (scale == DROPBLOCK_SCALE_BATCH) {
         assert_true(stats.scale == (double)stats.total / (double)stats.kept);
     } else if (scale == DROPBLOCK_SCALE_EXPECTED) {
@@ -353,10 +353,10 @@ static void test_fill_noise_rounding(void **state) {
     enum { N = 2, H = 16, W = 16, C = 4, COUNT = N * H * W * C };
     dropblock_config plain = tu_config(0.85f, 0, 3, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 77);
     dropblock_config cfg = plain;
-    double *x64 = (double *)tt_xmalloc(COUNT * 8), *y64 = (double *)tt_xmalloc(COUNT * 8), sum2 = 0.0;
-    float *x32 = (float *)tt_xmalloc(COUNT * 4), *y32 = (float *)tt_xmalloc(COUNT * 4);
-    uint16_t *x16 = (uint16_t *)tt_xmalloc(COUNT * 2), *y16 = (uint16_t *)tt_xmalloc(COUNT * 2);
-    uint16_t *xb = (uint16_t *)tt_xmalloc(COUNT * 2), *yb = (uint16_t *)tt_xmalloc(COUNT * 2);
+    double *x64 = (double *)tt_xmalloc((size_t)COUNT * 8), *y64 = (double *)tt_xmalloc((size_t)COUNT * 8), sum2 = 0.0;
+    float *x32 = (float *)tt_xmalloc((size_t)COUNT * 4), *y32 = (float *)tt_xmalloc((size_t)COUNT * 4);
+    uint16_t *x16 = (uint16_t *)tt_xmalloc((size_t)COUNT * 2), *y16 = (uint16_t *)tt_xmalloc((size_t)COUNT * 2);
+    uint16_t *xb = (uint16_t *)tt_xmalloc((size_t)COUNT * 2), *yb = (uint16_t *)tt_xmalloc((size_t)COUNT * 2);
     uint8_t *keep = (uint8_t *)tt_xmalloc(COUNT);
     dropblock_tensor t64 = tt_ndhwc(x64, DROPBLOCK_F64, N, 1, H, W, C), u64 = t64;
     dropblock_tensor t32 = tt_ndhwc(x32, DROPBLOCK_F32, N, 1, H, W, C), u32 = t32;
@@ -415,7 +415,7 @@ static void test_fill_noise_rounding(void **state) {
 static void test_mixed_dtypes(void **state) {
     enum { COUNT = 2 * 5 * 6 * 3 };
     dropblock_config cfg = base_config(0.9f, DROPBLOCK_SCALE_BATCH);
-    tt_buf bx = tt_buf_make(COUNT * 8, 1), by = tt_buf_make(COUNT * 8, 2);
+    tt_buf bx = tt_buf_make((size_t)COUNT * 8, 1), by = tt_buf_make((size_t)COUNT * 8, 2);
     dropblock_tensor like = tt_ndhwc(NULL, DROPBLOCK_F32, 2, 1, 5, 6, 3);
     dropblock_stats stats;
     dropblock_mask m;

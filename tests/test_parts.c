@@ -332,7 +332,7 @@ static void test_set_batch_without_seeds(void **state) {
     tt_fill_values(&r, DROPBLOCK_F32, x, COUNT);
     ty.data = y;
     assert_int_equal(tt_mask_make(&m, &cfg, 3, &tx, &ws), DROPBLOCK_OK);
-    assert_int_equal(dropblock_mask_set_batch(&m, COUNT, 3 * COUNT), DROPBLOCK_OK);
+    assert_int_equal(dropblock_mask_set_batch(&m, COUNT, (uint64_t)3 * COUNT), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_stats(&m, &st), DROPBLOCK_OK);
     assert_true(st.scale == 1.0);
     assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
@@ -547,7 +547,7 @@ static void test_mask_serves_every_dtype(void **state) {
     dropblock_config cfg = tu_config(0.7f, 0, 3, 0, DROPBLOCK_SHARE_CHANNELS, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC,
                                      3030);
     dropblock_tensor like = tt_ndhwc(NULL, DROPBLOCK_F16, N, 1, H, W, C);
-    unsigned char x[COUNT * 8], y[COUNT * 8], want[COUNT * 8], *built;
+    unsigned char x[(size_t)COUNT * 8], y[(size_t)COUNT * 8], want[(size_t)COUNT * 8], *built;
     dropblock_mask m;
     size_t ws_bytes = 0;
     void *ws;
@@ -588,7 +588,7 @@ static void ref_keep_stream(const dropblock_config *cfg, dropblock_shape3d s, ui
                             uint8_t *keep) {
     ref_geom g = ref_setup(cfg, s, step);
     g.key ^= tu_mix(stream);
-    ref_keep_mask(&g, keep);
+    ref_keep_mask_naive(&g, keep);
 }
 
 /* Stream 0 is the 1.x mask; stream s the documented key; the 1.x calls

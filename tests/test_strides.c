@@ -385,12 +385,12 @@ static void test_interleaved_views(void **state) {
     (void)state;
     tu_prng_seed(&r, 5);
     x.stride_c = 2;
-    x.stride_w = 2 * C;
-    x.stride_h = 2 * W * C;
-    x.stride_n = 2 * H * W * C;
+    x.stride_w = (ptrdiff_t)2 * C;
+    x.stride_h = (ptrdiff_t)2 * W * C;
+    x.stride_n = (ptrdiff_t)2 * H * W * C;
     y = x;
     y.data = buf + 1;
-    tt_fill_values(&r, DROPBLOCK_F32, buf, 2 * COUNT);
+    tt_fill_values(&r, DROPBLOCK_F32, buf, (size_t)2 * COUNT);
     tt_gather(&x, dense);
     cx = tt_ndhwc(dense, DROPBLOCK_F32, N, 1, H, W, C);
     cy = cx;

@@ -120,6 +120,8 @@ static void run_case(const tcase *t, tu_prng *r) {
     void *ws;
     data.s = tu_prng_next(r);
     ref_fill(&data, x, count);
+    memset(keep1, 7, count); /* defined even if a call fails (its assert reports it) */
+    memset(keepl, 7, count);
     flipped.layout = t->cfg.layout == DROPBLOCK_NHWC ? DROPBLOCK_NCHW : DROPBLOCK_NHWC; /* ignored by the tensor API */
 
     assert_int_equal(legacy_forward(t, x, y1, keep1), DROPBLOCK_OK);
@@ -239,7 +241,7 @@ static void test_2d_is_3d_depth_one(void **state) {
     enum { N = 3, H = 11, W = 9, C = 4, COUNT = N * H * W * C };
     dropblock_config cfg = tu_config(0.8f, 0, 3, 0, DROPBLOCK_SHARE_CHANNELS, DROPBLOCK_SCALE_BATCH,
                                      DROPBLOCK_NHWC, 12);
-    float *x = (float *)tt_xmalloc(COUNT * 4), *a = (float *)tt_xmalloc(COUNT * 4), *b = (float *)tt_xmalloc(COUNT * 4);
+    float *x = (float *)tt_xmalloc((size_t)COUNT * 4), *a = (float *)tt_xmalloc((size_t)COUNT * 4), *b = (float *)tt_xmalloc((size_t)COUNT * 4);
     dropblock_tensor t2 = dropblock_tensor_nchw(x, DROPBLOCK_F32, N, C, H, W), u2 = t2;
     dropblock_tensor t3 = dropblock_tensor_ncdhw(x, DROPBLOCK_F32, N, C, 1, H, W), u3 = t3;
     ref_rng r = {5};
@@ -249,7 +251,7 @@ static void test_2d_is_3d_depth_one(void **state) {
     u3.data = b;
     assert_int_equal(dropblock_forward_tensor(&cfg, 4, &t2, &u2, NULL, 0, NULL, NULL), DROPBLOCK_OK);
     assert_int_equal(dropblock_forward_tensor(&cfg, 4, &t3, &u3, NULL, 0, NULL, NULL), DROPBLOCK_OK);
-    assert_memory_equal(a, b, COUNT * 4);
+    assert_memory_equal(a, b, (size_t)COUNT * 4);
     free(x);
     free(a);
     free(b);
@@ -307,7 +309,7 @@ static void test_constructors(void **state) {
 static void test_constructors_in_calls(void **state) {
     enum { N = 2, D = 3, H = 6, W = 5, C = 3, COUNT = N * D * H * W * C };
     dropblock_config cfg = tu_config(0.75f, 2, 3, 2, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 8);
-    float *x = (float *)tt_xmalloc(COUNT * 4), *a = (float *)tt_xmalloc(COUNT * 4), *b = (float *)tt_xmalloc(COUNT * 4);
+    float *x = (float *)tt_xmalloc((size_t)COUNT * 4), *a = (float *)tt_xmalloc((size_t)COUNT * 4), *b = (float *)tt_xmalloc((size_t)COUNT * 4);
     ref_rng r = {6};
     dropblock_tensor tx, ty;
     int layout;
@@ -323,7 +325,7 @@ static void test_constructors_in_calls(void **state) {
         ty = tx;
         ty.data = b;
         assert_int_equal(dropblock_forward_tensor(&cfg, 2, &tx, &ty, NULL, 0, NULL, NULL), DROPBLOCK_OK);
-        assert_memory_equal(a, b, COUNT * 4);
+        assert_memory_equal(a, b, (size_t)COUNT * 4);
     }
     free(x);
     free(a);
@@ -357,7 +359,7 @@ static void test_init_ignores_like_layout(void **state) {
     enum { N = 4, H = 9, W = 13, C = 5, COUNT = N * H * W * C };
     dropblock_config cfg = tu_config(0.8f, 0, 3, 0, 0, DROPBLOCK_SCALE_SAMPLE, DROPBLOCK_NHWC, 3);
     dropblock_tensor like = tt_ndhwc(NULL, DROPBLOCK_F32, N, 1, H, W, C), odd = like, huge = like;
-    float *x = (float *)tt_xmalloc(COUNT * 4), *a = (float *)tt_xmalloc(COUNT * 4), *b = (float *)tt_xmalloc(COUNT * 4);
+    float *x = (float *)tt_xmalloc((size_t)COUNT * 4), *a = (float *)tt_xmalloc((size_t)COUNT * 4), *b = (float *)tt_xmalloc((size_t)COUNT * 4);
     dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F32, N, 1, H, W, C), ty = tx;
     size_t bytes = 0, bytes_odd = 0;
     dropblock_mask m1, m2;
@@ -390,7 +392,7 @@ static void test_init_ignores_like_layout(void **state) {
     assert_int_equal(dropblock_mask_forward(&m1, &tx, &ty, 0, 1), DROPBLOCK_OK);
     ty.data = b;
     assert_int_equal(dropblock_mask_forward(&m2, &tx, &ty, 0, 1), DROPBLOCK_OK);
-    assert_memory_equal(a, b, COUNT * 4);
+    assert_memory_equal(a, b, (size_t)COUNT * 4);
     free(ws1);
     free(ws2);
     free(x);

@@ -161,11 +161,11 @@ static void apply(int id, call *c) {
     case 13: c->x.h = c->y.h = H - 1; break;
     case 14: /* strides widened with it, so that only the sizes are wrong */
         c->x.w = c->y.w = W + 1;
-        c->x.stride_h = c->y.stride_h = (W + 1) * C;
-        c->x.stride_n = c->y.stride_n = H * (W + 1) * C;
+        c->x.stride_h = c->y.stride_h = (ptrdiff_t)(W + 1) * C;
+        c->x.stride_n = c->y.stride_n = (ptrdiff_t)H * (W + 1) * C;
         break;
     case 15: c->x.c = c->y.c = C - 1; break;
-    case 16: c->x.d = c->y.d = 2; c->x.stride_n = c->y.stride_n = 2 * H * W * C; break;
+    case 16: c->x.d = c->y.d = 2; c->x.stride_n = c->y.stride_n = (ptrdiff_t)2 * H * W * C; break;
     case 17: c->x.n_offset = c->y.n_offset = 1; break; /* the mask's window starts at 0 */
     case 18: c->y.h = H - 1; break;                      /* x matches, y does not */
     case 19: c->x.n_offset = c->y.n_offset = -1; c->like.n_offset = -1; break;
