@@ -290,6 +290,7 @@ static inline dropblock_status tt_mask_make(dropblock_mask *m, const dropblock_c
                                             const dropblock_tensor *like, void **ws) {
     size_t bytes = 0;
     dropblock_status st = dropblock_mask_workspace_size(like, &bytes);
+    memset(m, 0, sizeof *m);        /* an empty mask if init fails: the analyzer reads on */
     *ws = tt_xmalloc(bytes);        /* never NULL, even when the query failed */
     memset(*ws, TU_PATTERN, bytes); /* defined bytes: a copy of it compares under valgrind */
     if (st != DROPBLOCK_OK) return st;

@@ -389,6 +389,7 @@ static void run_parts(const dropblock_config *cfg, const pcase *p, const void *x
     ea = make_exec(&pa, threads, apply, (uint64_t)apply * 17 + 2);
     assert_int_equal(dropblock_mask_workspace_size(&tx, &bytes), DROPBLOCK_OK);
     ws = tt_xmalloc(bytes);
+    memset(&m, 0, sizeof m); /* empty if init fails: asserts do not stop the analyzer */
     assert_int_equal(dropblock_mask_init(&m, cfg, 7, &tx, ws, bytes), DROPBLOCK_OK);
     task->m = &m;
     task->x = &tx;
