@@ -66,6 +66,9 @@
                                       same bits.
        DROPBLOCK_NO_AVX512            undefined; define it to leave out the
                                       AVX-512 paths only
+       DROPBLOCK_STREAM_BYTES         48 MiB: outputs at least this large
+                                      (y != x) are written with non-temporal
+                                      stores on the AVX-512 path
        DROPBLOCK_API                  extern (static under DROPBLOCK_STATIC);
                                       define it for other linkage
 
@@ -645,10 +648,11 @@ DROPBLOCK_API dropblock_status dropblock_tensor_from_dlpack(const DLTensor *t, d
 #endif
 #endif
 
-#if defined(__cplusplus) || defined(_MSC_VER)
-#define DROPBLOCK__RESTRICT __restrict
-#else
-#define DROPBLOCK__RESTRICT restrict
+/* Outputs of at least this many bytes (y != x) are written with
+   non-temporal stores on the AVX-512 path: they would only evict the
+   caches. */
+#ifndef DROPBLOCK_STREAM_BYTES
+#define DROPBLOCK_STREAM_BYTES (48u << 20)
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -714,83 +718,6 @@ DROPBLOCK__INTERNAL uint64_t dropblock__word(uint64_t key, uint64_t k) {
     return dropblock__mix(dropblock__word_input(key, k));
 }
 
-/* P(one) = t / 2^32; t = 2^32 means always. p * 2^32 is exact, so this is a
-   plain truncation with no rounding a compiler could change. */
-DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
-    uint64_t u;
-    memcpy(&u, &p, sizeof u); /* NaN and negatives by their bits (see dropblock__unit_float) */
-    if ((u >> 63) || u > UINT64_C(0x7FF0000000000000) || u == 0) return 0;
-    if (p >= 1.0) return UINT64_C(1) << 32;
-    return (uint64_t)(p * 4294967296.0);
-}
-
-/* Which lanes of `live` draw a one in the group whose words start at
-   counter c: lane L is one iff its 32-bit U (bit 31-k = bit L of word c+k)
-   is below t. Walks the bits of U and t from the top: at level k a lane
-   still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
-   stays undecided only if its bit equals t's. Drawing more levels than
-   needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
-   (almost always needed) are drawn without branches (and eight groups at a
-   time where AVX-512 is available), then the walk stops as soon as no lane
-   is undecided or t has no set bit left. */
-#define DROPBLOCK__EAGER 8u
-
-/* One level: bit k of t against word w (input x) for the open lanes. */
-DROPBLOCK__INTERNAL void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t *ones, uint64_t *open) {
-    uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
-    *ones |= *open & ~w & tk;
-    *open &= ~(w ^ tk);
-}
-
-/* Levels k .. 31 of a group; x = key + (c + k + 1) * G is word c+k's input. */
-DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64_t t, uint64_t ones, uint64_t open) {
-    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN)
-        dropblock__level(x, k, t, &ones, &open);
-    return ones;
-}
-
-DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
-    uint64_t ones = 0, open = live, x = dropblock__word_input(key, c);
-    unsigned k;
-    if (t >> 32) return live;
-    for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
-    return dropblock__draw_rest(x, k, t, ones, open);
-}
-
-#ifdef DROPBLOCK__AVX512
-/* Groups g .. g+7 (all lanes live), the eager levels in 512-bit lanes;
-   vector levels are cheap, so more of them leave fewer groups to finish
-   one by one. Written with the compilers' vector extensions rather than
-   intrinsics: gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in
-   C++ (GCC bug 105593). */
-#define DROPBLOCK__EAGER_AVX512 12u
-typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
-#define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
-__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
-                                                                                uint64_t out[8]) {
-    const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
-    const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
-    const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
-    dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
-    uint64_t o[8], op[8];
-    unsigned k, i;
-    for (i = 0; i < 8; ++i) x[i] = x0 + i * step; /* lane i: key + ((g + i) * 32 + 1) * G */
-    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x += gold) {
-        const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
-        const dropblock__v8 tk = DROPBLOCK__V8(tb);
-        dropblock__v8 z = (x ^ (x >> 30)) * m1;
-        z = (z ^ (z >> 27)) * m2;
-        z ^= z >> 31;
-        ones |= ~z & open & tk;
-        open &= ~(z ^ tk);
-    }
-    memcpy(o, &ones, sizeof o);
-    memcpy(op, &open, sizeof op);
-    for (i = 0; i < 8; ++i)
-        out[i] = op[i] ? dropblock__draw_rest(dropblock__word_input(key, (g + i) * 32u + k), k, t, o[i], op[i]) : o[i];
-}
-#endif
-
 /* ---- geometry and validation ---------------------------------------------- */
 
 /* a * b into *r unless it overflows size_t. */
@@ -819,21 +746,26 @@ typedef struct dropblock__geom {
     size_t sample, total;          /* elements per sample, in the window       */
     size_t rows, row_bits;         /* mask rows (nm * d * h), bits per row      */
     size_t band_rows, bands, band_words; /* rows per band, bands, words each */
+    size_t mask_words;             /* the bands' words (the last band shorter) */
     int cmajor;                    /* channel-major rows (cm > 1 and w > 1)    */
 } dropblock__geom;
 
 #define DROPBLOCK__BAND_BITS 4096u
 
-/* The bands of `rows` rows of row_bits bits each; 0 if their size
-   overflows. */
+/* The bands of `rows` rows of row_bits bits each: rows per band, bands,
+   words per band and in all (the last band holds only its own rows); 0 if
+   their size overflows. */
 DROPBLOCK__INTERNAL int dropblock__bands(size_t rows, size_t row_bits, size_t *band_rows, size_t *bands,
-                                         size_t *band_words) {
-    size_t br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1, bits;
+                                         size_t *band_words, size_t *words) {
+    size_t br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1, bits, last;
     if (br > rows) br = rows;
     if (!dropblock__mul_ok(br, row_bits, &bits) || bits > (size_t)-1 - 63) return 0;
     *band_rows = br;
     *bands = rows / br + (rows % br != 0);
     *band_words = (bits + 63) / 64;
+    last = (rows - (*bands - 1) * br) * row_bits; /* <= bits */
+    if (!dropblock__mul_ok(*bands - 1, *band_words, words) || *words > (size_t)-1 - (last + 63) / 64) return 0;
+    *words += (last + 63) / 64;
     return 1;
 }
 
@@ -875,12 +807,14 @@ DROPBLOCK__INTERNAL int dropblock__blocks_ok(int block_d, int block_h, int block
     return block_h >= 1 && block_w >= 0 && block_d >= 0;
 }
 
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_config(const dropblock_config *cfg) {
+/* Checks a config; cfg->layout only for the 1.x calls (the tensor API
+   takes the layout from the strides and ignores it, whatever its value). */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_config(const dropblock_config *cfg, int with_layout) {
     if (!dropblock__unit_float(cfg->keep_prob)) return DROPBLOCK_ERR_KEEP_PROB;
     if (!dropblock__blocks_ok(cfg->block_d, cfg->block_h, cfg->block_w)) return DROPBLOCK_ERR_BLOCK;
     if (cfg->flags & ~(unsigned)DROPBLOCK__KNOWN_FLAGS) return DROPBLOCK_ERR_FLAGS;
     if ((unsigned)cfg->scale > (unsigned)DROPBLOCK_SCALE_NONE) return DROPBLOCK_ERR_SCALE;
-    if ((unsigned)cfg->layout > (unsigned)DROPBLOCK_NCHW) return DROPBLOCK_ERR_LAYOUT;
+    if (with_layout && (unsigned)cfg->layout > (unsigned)DROPBLOCK_NCHW) return DROPBLOCK_ERR_LAYOUT;
     return DROPBLOCK_OK;
 }
 
@@ -919,7 +853,8 @@ DROPBLOCK__INTERNAL void dropblock__geometry(const dropblock_config *cfg, const 
     g->cm = (cfg->flags & DROPBLOCK_SHARE_CHANNELS) ? 1 : g->c;
     g->rows = g->nm * g->d * g->h;
     g->row_bits = g->w * g->cm;
-    (void)dropblock__bands(g->rows, g->row_bits, &g->band_rows, &g->bands, &g->band_words); /* checked at setup */
+    (void)dropblock__bands(g->rows, g->row_bits, &g->band_rows, &g->bands, &g->band_words,
+                           &g->mask_words); /* checked at setup */
     g->cmajor = 0;
 }
 
@@ -933,12 +868,132 @@ DROPBLOCK__INTERNAL double dropblock__gamma(double keep_prob, const dropblock__g
     return gamma < 0.0 ? 0.0 : (gamma > 1.0 ? 1.0 : gamma);
 }
 
+/* ---- validating tensors and parts ---------------------------------------- */
+
+#define DROPBLOCK__KEEP 4 /* internal "type" of the 1.x keep-mask bytes: 1 kept, 0 dropped */
+
+DROPBLOCK__INTERNAL size_t dropblock__dtype_size(int dtype) {
+    switch (dtype) {
+    case DROPBLOCK_F32: return 4;
+    case DROPBLOCK_F16:
+    case DROPBLOCK_BF16: return 2;
+    case DROPBLOCK_F64: return 8;
+    case DROPBLOCK__KEEP: return 1;
+    default: return 0;
+    }
+}
+
+DROPBLOCK__INTERNAL float dropblock__float_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+DROPBLOCK__INTERNAL uint32_t dropblock__bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Address ranges [a, a+na) and [b, b+nb) intersect. */
+DROPBLOCK__INTERNAL int dropblock__overlap(const void *a, size_t na, const void *b, size_t nb) {
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    if (!a || !b || na == 0 || nb == 0) return 0;
+    return pb >= pa ? pb - pa < na : pa - pb < nb; /* differences: sums could wrap */
+}
+
+DROPBLOCK__INTERNAL void dropblock__dims(const dropblock_tensor *t, int dims[5]) {
+    dims[0] = t->n; dims[1] = t->d; dims[2] = t->h; dims[3] = t->w; dims[4] = t->c;
+}
+
+/* The part's share [lo, hi) of count items: parts of nearly equal size. */
+DROPBLOCK__INTERNAL void dropblock__cut(size_t count, int part, int parts, size_t *lo, size_t *hi) {
+    size_t q = count / (size_t)parts, r = count % (size_t)parts, p = (size_t)part;
+    *lo = p * q + (p < r ? p : r);
+    *hi = *lo + q + (p < r ? 1 : 0);
+}
+
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_part(int part, int parts) {
+    return parts < 1 || part < 0 || part >= parts ? DROPBLOCK_ERR_PART : DROPBLOCK_OK;
+}
+
+/* Checks a tensor descriptor and gives the bytes its elements span. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_tensor(const dropblock_tensor *t, size_t *span) {
+    const ptrdiff_t st[5] = {t->stride_n, t->stride_d, t->stride_h, t->stride_w, t->stride_c};
+    int dims[5], order[5], k, j, used = 0;
+    size_t es, total, last = 0, reach = 1;
+    dropblock_status s;
+    if (!t->data) return DROPBLOCK_ERR_NULL;
+    if ((unsigned)t->dtype > (unsigned)DROPBLOCK_F64) return DROPBLOCK_ERR_DTYPE;
+    es = dropblock__dtype_size(t->dtype);
+    dropblock__dims(t, dims);
+    s = dropblock__count(dims, es, &total);
+    if (s != DROPBLOCK_OK) return s;
+    if (t->n_offset < 0) return DROPBLOCK_ERR_SHAPE;
+    for (k = 0; k < 5; ++k)
+        if (st[k] < 0) return DROPBLOCK_ERR_STRIDE;
+    for (k = 0; k < 5; ++k) { /* the last element's offset, in bytes too, fits ptrdiff_t */
+        size_t term;
+        if (!dropblock__mul_ok((size_t)(dims[k] - 1), (size_t)st[k], &term) || term > (size_t)PTRDIFF_MAX - last)
+            return DROPBLOCK_ERR_OVERFLOW;
+        last += term;
+    }
+    if (last >= (size_t)PTRDIFF_MAX / es) return DROPBLOCK_ERR_OVERFLOW;
+    for (k = 0; k < 5; ++k) { /* the dimensions of size > 1, by stride */
+        if (dims[k] == 1) continue;
+        for (j = used++; j > 0 && st[order[j - 1]] > st[k]; --j) order[j] = order[j - 1];
+        order[j] = k;
+    }
+    for (j = 0; j < used; ++j) {
+        if ((size_t)st[order[j]] < reach) return DROPBLOCK_ERR_STRIDE;
+        reach += (size_t)(dims[order[j]] - 1) * (size_t)st[order[j]];
+    }
+    if ((uintptr_t)t->data % es) return DROPBLOCK_ERR_STRIDE;
+    *span = (last + 1) * es;
+    return DROPBLOCK_OK;
+}
+
+DROPBLOCK__INTERNAL int dropblock__same_sizes(const dropblock_tensor *a, const dropblock_tensor *b) {
+    return a->n == b->n && a->d == b->d && a->h == b->h && a->w == b->w && a->c == b->c && a->n_offset == b->n_offset;
+}
+
+/* x and y describe the same elements at the same addresses (in place). */
+DROPBLOCK__INTERNAL int dropblock__same_view(const dropblock_tensor *x, const dropblock_tensor *y) {
+    return x->data == y->data && (x->n == 1 || x->stride_n == y->stride_n) &&
+           (x->d == 1 || x->stride_d == y->stride_d) && (x->h == 1 || x->stride_h == y->stride_h) &&
+           (x->w == 1 || x->stride_w == y->stride_w) && (x->c == 1 || x->stride_c == y->stride_c);
+}
+
+/* Checks an input/output pair: each valid, one dtype, the same sizes and
+   window, and in place or apart. span: the bytes y spans. */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_pair(const dropblock_tensor *x, const dropblock_tensor *y,
+                                                           size_t *xspan, size_t *yspan) {
+    dropblock_status st = dropblock__check_tensor(x, xspan);
+    if (st == DROPBLOCK_OK) st = dropblock__check_tensor(y, yspan);
+    if (st != DROPBLOCK_OK) return st;
+    if (x->dtype != y->dtype) return DROPBLOCK_ERR_DTYPE;
+    if (!dropblock__same_sizes(x, y)) return DROPBLOCK_ERR_SHAPE;
+    if (!dropblock__same_view(x, y) && dropblock__overlap(x->data, *xspan, y->data, *yspan))
+        return DROPBLOCK_ERR_OVERLAP;
+    return DROPBLOCK_OK;
+}
+
 /* ---- the exact seed threshold ----------------------------------------------
    t = floor(gamma * 2^32) decides every seed, so it is computed in integer
    arithmetic: no compiler, FMA contraction or x87 excess precision can move
    it by one. With K = keep_prob * 2^32 (rounded to an integer, exact for
    keep_prob >= 2^-8) it is t = floor((2^32 - K) * map / (area * valid)),
    capped at 2^32; the numerator fits in 97 bits and the denominator in 128. */
+
+/* P(one) = t / 2^32; t = 2^32 means always. p * 2^32 is exact, so this is a
+   plain truncation with no rounding a compiler could change. */
+DROPBLOCK__INTERNAL uint64_t dropblock__threshold(double p) {
+    uint64_t u;
+    memcpy(&u, &p, sizeof u); /* NaN and negatives by their bits (see dropblock__unit_float) */
+    if ((u >> 63) || u > UINT64_C(0x7FF0000000000000) || u == 0) return 0;
+    if (p >= 1.0) return UINT64_C(1) << 32;
+    return (uint64_t)(p * 4294967296.0);
+}
 
 typedef struct dropblock__u128 {
     uint64_t hi, lo;
@@ -1005,13 +1060,6 @@ DROPBLOCK__INTERNAL uint64_t dropblock__paper_threshold(float keep_prob, const d
         }
     }
     return q > (UINT64_C(1) << 32) ? UINT64_C(1) << 32 : q;
-}
-
-/* Address ranges [a, a+na) and [b, b+nb) intersect. */
-DROPBLOCK__INTERNAL int dropblock__overlap(const void *a, size_t na, const void *b, size_t nb) {
-    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-    if (!a || !b || na == 0 || nb == 0) return 0;
-    return pb >= pa ? pb - pa < na : pa - pb < nb; /* differences: sums could wrap */
 }
 
 /* ---- expected kept fraction ------------------------------------------------ */
@@ -1165,6 +1213,73 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
 }
 
 /* ---- drawing the seeds ------------------------------------------------------ */
+
+/* Which lanes of `live` draw a one in the group whose words start at
+   counter c: lane L is one iff its 32-bit U (bit 31-k = bit L of word c+k)
+   is below t. Walks the bits of U and t from the top: at level k a lane
+   still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
+   stays undecided only if its bit equals t's. Drawing more levels than
+   needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
+   (almost always needed) are drawn without branches (and eight groups at a
+   time where AVX-512 is available), then the walk stops as soon as no lane
+   is undecided or t has no set bit left. */
+#define DROPBLOCK__EAGER 8u
+
+/* One level: bit k of t against word w (input x) for the open lanes. */
+DROPBLOCK__INTERNAL void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t *ones, uint64_t *open) {
+    uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+    *ones |= *open & ~w & tk;
+    *open &= ~(w ^ tk);
+}
+
+/* Levels k .. 31 of a group; x = key + (c + k + 1) * G is word c+k's input. */
+DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64_t t, uint64_t ones, uint64_t open) {
+    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN)
+        dropblock__level(x, k, t, &ones, &open);
+    return ones;
+}
+
+DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uint64_t t, uint64_t live) {
+    uint64_t ones = 0, open = live, x = dropblock__word_input(key, c);
+    unsigned k;
+    if (t >> 32) return live;
+    for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
+    return dropblock__draw_rest(x, k, t, ones, open);
+}
+
+#ifdef DROPBLOCK__AVX512
+/* Groups g .. g+7 (all lanes live), the eager levels in 512-bit lanes;
+   vector levels are cheap, so more of them leave fewer groups to finish
+   one by one. Written with the compilers' vector extensions rather than
+   intrinsics: gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in
+   C++ (GCC bug 105593). */
+#define DROPBLOCK__EAGER_AVX512 12u
+typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
+#define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
+__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
+                                                                                uint64_t out[8]) {
+    const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
+    const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
+    const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
+    dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
+    uint64_t o[8], op[8];
+    unsigned k, i;
+    for (i = 0; i < 8; ++i) x[i] = x0 + i * step; /* lane i: key + ((g + i) * 32 + 1) * G */
+    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x += gold) {
+        const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
+        const dropblock__v8 tk = DROPBLOCK__V8(tb);
+        dropblock__v8 z = (x ^ (x >> 30)) * m1;
+        z = (z ^ (z >> 27)) * m2;
+        z ^= z >> 31;
+        ones |= ~z & open & tk;
+        open &= ~(z ^ tk);
+    }
+    memcpy(o, &ones, sizeof o);
+    memcpy(op, &open, sizeof op);
+    for (i = 0; i < 8; ++i)
+        out[i] = op[i] ? dropblock__draw_rest(dropblock__word_input(key, (g + i) * 32u + k), k, t, o[i], op[i]) : o[i];
+}
+#endif
 
 /* The last eight seed groups drawn, so that consecutive words of a row (and
    consecutive rows) share their boundary groups instead of drawing them
@@ -1420,6 +1535,10 @@ DROPBLOCK__INTERNAL void dropblock__paint_spans(const dropblock__geom *g, uint64
    cover: one chunk is 4096 seeds, on the stack. */
 #define DROPBLOCK__CHUNK 64u
 
+/* A build works through its bands in pieces of about this many words
+   (256 KiB): small enough to stay in a core's L2 cache. */
+#define DROPBLOCK__PIECE_WORDS 32768u
+
 /* Builds bands [b0, b1) of a mask whose window starts at map sample m_first
    of the logical batch. Every seed row that covers one of their rows is
    drawn and ORed into those of its rows that are in the bands, so the
@@ -1432,7 +1551,8 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
     dropblock__draw dr;
     if (b0 >= b1) return;
     dropblock__draw_init(&dr, key, t);
-    memset(rows + b0 * g->band_words, 0, (b1 - b0) * g->band_words * sizeof(uint64_t));
+    memset(rows + b0 * g->band_words, 0,
+           ((b1 == g->bands ? g->mask_words : b1 * g->band_words) - b0 * g->band_words) * sizeof(uint64_t));
     for (mn = r0 / plane; mn * plane < r1; ++mn) {
         /* the part's rows of map sample mn: q0 .. q1-1 as z*H + i */
         size_t q0 = (r0 > mn * plane ? r0 - mn * plane : 0), q1 = (r1 - mn * plane < plane ? r1 - mn * plane : plane);
@@ -1483,31 +1603,6 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
 /* ---- element types -----------------------------------------------------------
    The 16-bit conversions are integer code, identical on every platform; the
    x86 F16C path below computes the same bits (tests compare all 65536). */
-
-#define DROPBLOCK__KEEP 4 /* internal "type" of the 1.x keep-mask bytes: 1 kept, 0 dropped */
-
-DROPBLOCK__INTERNAL size_t dropblock__dtype_size(int dtype) {
-    switch (dtype) {
-    case DROPBLOCK_F32: return 4;
-    case DROPBLOCK_F16:
-    case DROPBLOCK_BF16: return 2;
-    case DROPBLOCK_F64: return 8;
-    case DROPBLOCK__KEEP: return 1;
-    default: return 0;
-    }
-}
-
-DROPBLOCK__INTERNAL float dropblock__float_of(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-DROPBLOCK__INTERNAL uint32_t dropblock__bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
 
 /* binary16 to float, exactly. */
 DROPBLOCK__INTERNAL float dropblock__half_to_float(uint16_t h) {
@@ -1589,6 +1684,7 @@ typedef struct dropblock__op {
     int copy;      /* s is exactly 1: kept elements are bit copies */
     int f16c;      /* the CPU has F16C */
     int avx512;    /* the CPU has AVX-512F */
+    int stream;    /* non-temporal stores (AVX-512 F32 and F64) */
 } dropblock__op;
 
 /* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for k < len <= 64.
@@ -1626,27 +1722,67 @@ DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w,
 }
 
 #ifdef DROPBLOCK__AVX512
-/* 64 F32 or 32 F64 elements with AVX-512: the mask bits are the lanes'
-   write masks, zeroing the dropped ones; the same IEEE products. */
+/* 64 F32 or F64 elements with AVX-512: the mask bits are the lanes' write
+   masks, zeroing the dropped ones; the same IEEE products.
+   stream: non-temporal stores where y is 64-byte aligned (outputs far
+   larger than the caches, see DROPBLOCK_STREAM_BYTES). */
 __attribute__((target("avx512f"))) static void dropblock__f32_64_avx512(const float *x, float *y, uint64_t w, float s,
-                                                                       int copy) {
+                                                                       int copy, int stream) {
     const __m512 vs = _mm512_set1_ps(s);
     unsigned q;
     for (q = 0; q < 4; ++q) {
         const __mmask16 m = (__mmask16)(w >> (16 * q));
         const __m512 v = _mm512_loadu_ps(x + 16 * q);
-        _mm512_storeu_ps(y + 16 * q, copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs));
+        const __m512 r = copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs);
+        if (stream && !((uintptr_t)(y + 16 * q) & 63))
+            _mm512_stream_ps(y + 16 * q, r);
+        else
+            _mm512_storeu_ps(y + 16 * q, r);
     }
 }
 
 __attribute__((target("avx512f"))) static void dropblock__f64_64_avx512(const double *x, double *y, uint64_t w,
-                                                                       double s, int copy) {
+                                                                       double s, int copy, int stream) {
     const __m512d vs = _mm512_set1_pd(s);
     unsigned q;
     for (q = 0; q < 8; ++q) {
         const __mmask8 m = (__mmask8)(w >> (8 * q));
         const __m512d v = _mm512_loadu_pd(x + 8 * q);
-        _mm512_storeu_pd(y + 8 * q, copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs));
+        const __m512d r = copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs);
+        if (stream && !((uintptr_t)(y + 8 * q) & 63))
+            _mm512_stream_pd(y + 8 * q, r);
+        else
+            _mm512_storeu_pd(y + 8 * q, r);
+    }
+}
+
+/* 64 bfloat16 elements: widen, multiply, round to nearest even in integer
+   lanes (as dropblock__bf16_scaled), a NaN only made quiet, then the mask.
+   Vector extensions, not intrinsics, for the reason given at the draw. */
+typedef uint32_t dropblock__v16u __attribute__((vector_size(64)));
+typedef float dropblock__v16f __attribute__((vector_size(64)));
+typedef uint16_t dropblock__v16h __attribute__((vector_size(32)));
+#define DROPBLOCK__V16(v) {(v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v)}
+__attribute__((target("avx512f"))) static void dropblock__bf16_64_avx512(const uint16_t *x, uint16_t *y, uint64_t w,
+                                                                        float s) {
+    const dropblock__v16f vs = DROPBLOCK__V16(s);
+    const dropblock__v16u lane = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u};
+    const dropblock__v16u abs = DROPBLOCK__V16(0x7FFFu), inf = DROPBLOCK__V16(0x7F80u), quiet = DROPBLOCK__V16(0x40u);
+    const dropblock__v16u half = DROPBLOCK__V16(0x7FFFu), one = DROPBLOCK__V16(1u), zero = DROPBLOCK__V16(0u);
+    unsigned q;
+    for (q = 0; q < 4; ++q) {
+        const dropblock__v16u bits = DROPBLOCK__V16((uint32_t)((w >> (16 * q)) & 0xFFFFu));
+        dropblock__v16h h;
+        dropblock__v16u b, p, r, nan, kept;
+        memcpy(&h, x + 16 * q, sizeof h);
+        b = __builtin_convertvector(h, dropblock__v16u);
+        p = (dropblock__v16u)((dropblock__v16f)(b << 16) * vs);
+        r = (p + half + ((p >> 16) & one)) >> 16;
+        nan = (dropblock__v16u)((b & abs) > inf);
+        kept = (dropblock__v16u)((lane & bits) != zero);
+        r = ((r & ~nan) | ((b | quiet) & nan)) & kept;
+        h = __builtin_convertvector(r, dropblock__v16h);
+        memcpy(y + 16 * q, &h, sizeof h);
     }
 }
 #endif
@@ -1677,7 +1813,7 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
     case DROPBLOCK_F32:
 #ifdef DROPBLOCK__AVX512
         if (len == 64 && op->avx512) {
-            dropblock__f32_64_avx512((const float *)x, (float *)y, w, op->s, op->copy);
+            dropblock__f32_64_avx512((const float *)x, (float *)y, w, op->s, op->copy, op->stream);
             return;
         }
 #endif
@@ -1689,7 +1825,7 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
     case DROPBLOCK_F64:
 #ifdef DROPBLOCK__AVX512
         if (len == 64 && op->avx512) {
-            dropblock__f64_64_avx512((const double *)x, (double *)y, w, op->s64, op->copy);
+            dropblock__f64_64_avx512((const double *)x, (double *)y, w, op->s64, op->copy, op->stream);
             return;
         }
 #endif
@@ -1712,10 +1848,19 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
             return;
         }
 #endif
+#ifdef DROPBLOCK__AVX512
+        if (op->kind == DROPBLOCK_BF16 && op->avx512 && len == 64 && !op->copy) {
+            dropblock__bf16_64_avx512(xh, yh, w, op->s);
+            return;
+        }
+#endif
+        if (op->copy) { /* a branch-free loop the compiler vectorises */
+            for (k = 0; k < len; ++k) yh[k] = (uint16_t)(xh[k] & (0u - (unsigned)((w >> k) & 1u)));
+            return;
+        }
         for (k = 0; k < len; ++k) {
-            uint16_t v = op->copy ? xh[k]
-                         : op->kind == DROPBLOCK_F16 ? dropblock__half_scaled(xh[k], op->s)
-                                                     : dropblock__bf16_scaled(xh[k], op->s);
+            uint16_t v = op->kind == DROPBLOCK_F16 ? dropblock__half_scaled(xh[k], op->s)
+                                                   : dropblock__bf16_scaled(xh[k], op->s);
             yh[k] = (uint16_t)(v & (0u - (unsigned)((w >> k) & 1u)));
         }
         return;
@@ -1983,7 +2128,7 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
 
 /* ---- the mask object ---------------------------------------------------------
    Workspace: 64-byte aligned, one kept count per band, then the bands
-   (band_words words each), then one zero word. */
+   (band_words words each, the last one shorter), then one zero word. */
 
 #ifdef DROPBLOCK__F16C
 DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
@@ -1991,10 +2136,6 @@ DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
     return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
 }
 #endif
-
-DROPBLOCK__INTERNAL void dropblock__dims(const dropblock_tensor *t, int dims[5]) {
-    dims[0] = t->n; dims[1] = t->d; dims[2] = t->h; dims[3] = t->w; dims[4] = t->c;
-}
 
 /* Workspace bytes of a mask over checked sizes, whatever the config
    shares (the largest of its four layouts); 0 if that overflows. */
@@ -2004,9 +2145,9 @@ DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
     for (k = 0; k < 4; ++k) {
         size_t rows = (size_t)(k & 1 ? 1 : dims[0]) * (size_t)dims[1] * (size_t)dims[2]; /* <= the element count */
         size_t br, bands, bw, words, bytes;
-        if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw) ||
-            !dropblock__mul_ok(bands, bw + 1, &words) || words > (size_t)-1 / sizeof(uint64_t) - 1 ||
-            (bytes = (words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
+        if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw, &words) ||
+            words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
+            (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
             return 0;
         if (bytes + 63 > most) most = bytes + 63;
     }
@@ -2043,7 +2184,7 @@ DROPBLOCK__INTERNAL size_t dropblock__mask_ws_bytes(const dropblock_mask *m) {
 DROPBLOCK__INTERNAL dropblock_status dropblock__mask_setup(dropblock_mask *m, const dropblock_config *cfg,
                                                            uint64_t step, const int dims[5], int64_t n_offset) {
     size_t total;
-    dropblock_status st = dropblock__check_config(cfg);
+    dropblock_status st = dropblock__check_config(cfg, 0);
     if (st == DROPBLOCK_OK) st = dropblock__count(dims, 1, &total);
     if (st != DROPBLOCK_OK) return st;
     if (n_offset < 0) return DROPBLOCK_ERR_SHAPE;
@@ -2096,12 +2237,12 @@ DROPBLOCK__INTERNAL void dropblock__mask_bind(dropblock_mask *m, const dropblock
     uint64_t *w = (uint64_t *)(void *)(p + (64 - p % 64) % 64);
     m->counts_ = w;
     m->rows_ = w + g->bands;
-    m->rows_[g->bands * g->band_words] = 0;
+    m->rows_[g->mask_words] = 0;
 }
 
 /* The bytes a bound mask's workspace spans (for the overlap checks). */
 DROPBLOCK__INTERNAL size_t dropblock__mask_span(const dropblock_mask *m, const dropblock__geom *g) {
-    return m->rows_ ? (g->bands * (g->band_words + 1) + 1) * sizeof(uint64_t) : 0;
+    return m->rows_ ? (g->bands + g->mask_words + 1) * sizeof(uint64_t) : 0;
 }
 
 /* Kept elements of mask rows [r0, r1): the counts of the bands inside,
@@ -2155,78 +2296,6 @@ DROPBLOCK__INTERNAL double dropblock__scale(const dropblock_mask *m, const dropb
     return kept ? (double)total / (double)kept : 0.0;
 }
 
-/* The part's share [lo, hi) of count items: parts of nearly equal size. */
-DROPBLOCK__INTERNAL void dropblock__cut(size_t count, int part, int parts, size_t *lo, size_t *hi) {
-    size_t q = count / (size_t)parts, r = count % (size_t)parts, p = (size_t)part;
-    *lo = p * q + (p < r ? p : r);
-    *hi = *lo + q + (p < r ? 1 : 0);
-}
-
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_part(int part, int parts) {
-    return parts < 1 || part < 0 || part >= parts ? DROPBLOCK_ERR_PART : DROPBLOCK_OK;
-}
-
-/* Checks a tensor descriptor and gives the bytes its elements span. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_tensor(const dropblock_tensor *t, size_t *span) {
-    const ptrdiff_t st[5] = {t->stride_n, t->stride_d, t->stride_h, t->stride_w, t->stride_c};
-    int dims[5], order[5], k, j, used = 0;
-    size_t es, total, last = 0, reach = 1;
-    dropblock_status s;
-    if (!t->data) return DROPBLOCK_ERR_NULL;
-    if ((unsigned)t->dtype > (unsigned)DROPBLOCK_F64) return DROPBLOCK_ERR_DTYPE;
-    es = dropblock__dtype_size(t->dtype);
-    dropblock__dims(t, dims);
-    s = dropblock__count(dims, es, &total);
-    if (s != DROPBLOCK_OK) return s;
-    if (t->n_offset < 0) return DROPBLOCK_ERR_SHAPE;
-    for (k = 0; k < 5; ++k)
-        if (st[k] < 0) return DROPBLOCK_ERR_STRIDE;
-    for (k = 0; k < 5; ++k) { /* the last element's offset, in bytes too, fits ptrdiff_t */
-        size_t term;
-        if (!dropblock__mul_ok((size_t)(dims[k] - 1), (size_t)st[k], &term) || term > (size_t)PTRDIFF_MAX - last)
-            return DROPBLOCK_ERR_OVERFLOW;
-        last += term;
-    }
-    if (last >= (size_t)PTRDIFF_MAX / es) return DROPBLOCK_ERR_OVERFLOW;
-    for (k = 0; k < 5; ++k) { /* the dimensions of size > 1, by stride */
-        if (dims[k] == 1) continue;
-        for (j = used++; j > 0 && st[order[j - 1]] > st[k]; --j) order[j] = order[j - 1];
-        order[j] = k;
-    }
-    for (j = 0; j < used; ++j) {
-        if ((size_t)st[order[j]] < reach) return DROPBLOCK_ERR_STRIDE;
-        reach += (size_t)(dims[order[j]] - 1) * (size_t)st[order[j]];
-    }
-    if ((uintptr_t)t->data % es) return DROPBLOCK_ERR_STRIDE;
-    *span = (last + 1) * es;
-    return DROPBLOCK_OK;
-}
-
-DROPBLOCK__INTERNAL int dropblock__same_sizes(const dropblock_tensor *a, const dropblock_tensor *b) {
-    return a->n == b->n && a->d == b->d && a->h == b->h && a->w == b->w && a->c == b->c && a->n_offset == b->n_offset;
-}
-
-/* x and y describe the same elements at the same addresses (in place). */
-DROPBLOCK__INTERNAL int dropblock__same_view(const dropblock_tensor *x, const dropblock_tensor *y) {
-    return x->data == y->data && (x->n == 1 || x->stride_n == y->stride_n) &&
-           (x->d == 1 || x->stride_d == y->stride_d) && (x->h == 1 || x->stride_h == y->stride_h) &&
-           (x->w == 1 || x->stride_w == y->stride_w) && (x->c == 1 || x->stride_c == y->stride_c);
-}
-
-/* Checks an input/output pair: each valid, one dtype, the same sizes and
-   window, and in place or apart. span: the bytes y spans. */
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_pair(const dropblock_tensor *x, const dropblock_tensor *y,
-                                                           size_t *xspan, size_t *yspan) {
-    dropblock_status st = dropblock__check_tensor(x, xspan);
-    if (st == DROPBLOCK_OK) st = dropblock__check_tensor(y, yspan);
-    if (st != DROPBLOCK_OK) return st;
-    if (x->dtype != y->dtype) return DROPBLOCK_ERR_DTYPE;
-    if (!dropblock__same_sizes(x, y)) return DROPBLOCK_ERR_SHAPE;
-    if (!dropblock__same_view(x, y) && dropblock__overlap(x->data, *xspan, y->data, *yspan))
-        return DROPBLOCK_ERR_OVERLAP;
-    return DROPBLOCK_OK;
-}
-
 /* Applies the built mask to tensor rows (sample, depth, row) of part `part`
    of x into y. kind: y's dtype, or DROPBLOCK__KEEP (x unused, y receives
    the keep bytes). noise: fill the dropped elements with noise. */
@@ -2247,6 +2316,8 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
     op.es = dropblock__dtype_size(kind);
     op.f16c = m->f16c_;
     op.avx512 = m->avx512_;
+    /* an output far larger than the caches, not read back soon: bypass them */
+    op.stream = x->data != y->data && (double)g.total * (double)op.es >= (double)DROPBLOCK_STREAM_BYTES;
     /* strides of size-1 axes do not matter: pick ones that the row kernels'
        contiguous cases recognise */
     xc = g.c == 1 ? 1 : x->stride_c;
@@ -2286,6 +2357,9 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
                                      yw, yc);
         }
     }
+#ifdef DROPBLOCK__AVX512
+    if (op.stream && op.avx512) _mm_sfence(); /* the part's streamed stores are visible when it returns */
+#endif
 }
 
 /* mask_forward and mask_backward: checks, then one part. */
@@ -2384,7 +2458,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__window(const dropblock_config *c
     int wd[5];
     dropblock_status st;
     if (!cfg) return DROPBLOCK_ERR_NULL;
-    st = dropblock__check_config(cfg);
+    st = dropblock__check_config(cfg, 1);
     if (st == DROPBLOCK_OK) st = dropblock__count(dims, sizeof(float), total);
     if (st != DROPBLOCK_OK) return st;
     if (n_begin < 0 || n_begin >= n_end || n_end > dims[0]) return DROPBLOCK_ERR_RANGE;
@@ -2566,15 +2640,24 @@ DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const drop
 
 DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int part, int parts) {
     dropblock__geom g;
-    size_t b0, b1;
+    size_t b0, b1, b, piece;
     dropblock_status st;
     if (!m) return DROPBLOCK_ERR_NULL;
     st = dropblock__check_part(part, parts);
     if (st != DROPBLOCK_OK || !m->t_) return st;
     dropblock__mask_geom(m, &g);
     dropblock__cut(g.bands, part, parts, &b0, &b1);
-    dropblock__build_bands(&g, m->key_, m->t_, (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_,
-                           b0, b1, m->rows_, m->counts_);
+    /* in pieces of about DROPBLOCK__PIECE_WORDS, so that zeroing, painting
+       and finishing a piece stay in the core's cache; a seed row over a
+       piece boundary is drawn by both pieces, hence pieces of 8 blocks'
+       height at least */
+    piece = DROPBLOCK__PIECE_WORDS / g.band_words;
+    if (piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
+    if (piece == 0) piece = 1;
+    for (b = b0; b < b1; b += piece)
+        dropblock__build_bands(&g, m->key_, m->t_,
+                               (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_, b,
+                               b1 - b < piece ? b1 : b + piece, m->rows_, m->counts_);
     return DROPBLOCK_OK;
 }
 
