@@ -108,19 +108,31 @@ def time_in_child(row, args):
     malloc, whose mmap threshold adapts to earlier sizes, and a case timed
     after a bigger one measured up to 2x slower in the same process."""
     spec = ",".join(str(row[k]) for k in ("kind", "n", "h", "w", "c", "block"))
-    cmd = [sys.executable, __file__, "--one", spec, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return float(out.split()[-1])
+    return run_child(__file__, spec, args)[-1]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("ours", nargs="?", help="dropblock_bench --csv output, or - for stdin")
+def run_child(script, spec, args):
+    """The numbers that `script --one spec` prints, in a fresh process."""
+    cmd = [sys.executable, script, "--one", spec, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
+    return [float(v) for v in subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()]
+
+
+def parse_args(description, with_csv):
+    """The options of this script and of peer_python.py; args.warmup follows --quick."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if with_csv:
+        parser.add_argument("ours", nargs="?", help="dropblock_bench --csv output, or - for stdin")
     parser.add_argument("--reps", type=int, default=11, help="timed repetitions per case (default 11)")
     parser.add_argument("--quick", action="store_true", help="1 repetition, no warm-up")
     parser.add_argument("--one", metavar="KIND,N,H,W,C,BLOCK", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    reps, warmup = (1, 0) if args.quick else (max(1, args.reps), 2)
+    args.reps, args.warmup = (1, 0) if args.quick else (max(1, args.reps), 2)
+    return args
+
+
+def main():
+    args = parse_args(__doc__, with_csv=True)
+    reps, warmup = args.reps, args.warmup
     if args.one:
         time_one(args.one, reps, warmup)
         return 0
