@@ -419,7 +419,7 @@ static void train(pool *workers, const dataset *train_set, const dataset *test_s
         for (b = 0; b + BATCH <= r->n_train; b += BATCH, ++step) {
             float lr = LEARNING_RATE * (1.0f - (float)step / (float)total_steps);
             for (k = 0; k < BATCH; ++k) {
-                memcpy(batch_x + k * PIX, train_set->x + (size_t)order[b + k] * PIX, sizeof(float) * PIX);
+                memcpy(batch_x + (size_t)k * PIX, train_set->x + (size_t)order[b + k] * PIX, sizeof(float) * PIX);
                 batch_y[k] = train_set->y[order[b + k]];
             }
             job.x = batch_x;
@@ -465,9 +465,9 @@ static const unsigned char arm_colours[ARMS][3] = {{110, 110, 110}, {40, 110, 20
 static double mean_sd(const double *v, int n, int stride, double *sd) {
     double m = 0.0, s = 0.0;
     int k;
-    for (k = 0; k < n; ++k) m += v[k * stride];
+    for (k = 0; k < n; ++k) m += v[(size_t)k * stride];
     m /= n;
-    for (k = 0; k < n; ++k) s += (v[k * stride] - m) * (v[k * stride] - m);
+    for (k = 0; k < n; ++k) s += (v[(size_t)k * stride] - m) * (v[(size_t)k * stride] - m);
     *sd = n > 1 ? sqrt(s / (n - 1)) : 0.0;
     return m;
 }

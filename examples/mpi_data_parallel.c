@@ -63,11 +63,14 @@ static void store(void *buf, dropblock_dtype dt, size_t k, double v) {
     memcpy((char *)buf + 2 * k, &half, 2);
 }
 
+static void die(const char *what, const char *why) {
+    fprintf(stderr, "mpi_data_parallel: %s: %s\n", what, why);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1); /* MPI_Abort does not return, but is not declared so */
+}
+
 static void check(dropblock_status st, const char *what) {
-    if (st != DROPBLOCK_OK) {
-        fprintf(stderr, "%s: %s\n", what, dropblock_status_string(st));
-        MPI_Abort(MPI_COMM_WORLD, 1);
-    }
+    if (st != DROPBLOCK_OK) die(what, dropblock_status_string(st));
 }
 
 /* One configuration on every rank; returns 1 on rank 0 if the gathered
@@ -95,7 +98,7 @@ static int run(int rank, int size, const element_type *type, dropblock_scale sca
     cfg.seed = SEED;
     cfg.stream = LAYER_STREAM;
 
-    if (!buf) MPI_Abort(MPI_COMM_WORLD, 1);
+    if (!buf) die("buffers", "out of memory");
     for (k = 0; k < local; ++k) {
         store(buf, dt, k, value((size_t)lo * sample + k, 1));              /* x  */
         store(buf + 2 * local * es, dt, k, value((size_t)lo * sample + k, 2)); /* dy */
@@ -108,7 +111,7 @@ static int run(int rank, int size, const element_type *type, dropblock_scale sca
     like = x;
 
     check(dropblock_mask_workspace_size(&like, &bytes), "dropblock_mask_workspace_size");
-    if (!(workspace = malloc(bytes))) MPI_Abort(MPI_COMM_WORLD, 1);
+    if (!(workspace = malloc(bytes))) die("workspace", "out of memory");
     check(dropblock_mask_init(&mask, &cfg, STEP, &like, workspace, bytes), "dropblock_mask_init");
     for (p = 0; p < parts; ++p) check(dropblock_mask_build(&mask, p, parts), "dropblock_mask_build");
     check(dropblock_mask_stats(&mask, &mine), "dropblock_mask_stats");
@@ -126,7 +129,7 @@ static int run(int rank, int size, const element_type *type, dropblock_scale sca
         all = malloc(4 * global * es);
         recv_counts = malloc(sizeof(int) * (size_t)size);
         displs = malloc(sizeof(int) * (size_t)size);
-        if (!all || !recv_counts || !displs) MPI_Abort(MPI_COMM_WORLD, 1);
+        if (!all || !recv_counts || !displs) die("gather buffers", "out of memory");
         for (p = 0; p < size; ++p) {
             int plo = N * p / size, phi = N * (p + 1) / size;
             recv_counts[p] = (int)((size_t)(phi - plo) * sample * es);

@@ -375,14 +375,14 @@ DROPBLOCK_API dropblock_tensor dropblock_tensor_ncdhw(void *data, dropblock_dtyp
 typedef struct dropblock_mask {
     dropblock_config cfg_;              /* the validated config               */
     int n_, d_, h_, w_, c_;             /* the window's sizes                 */
+    int f16c_, avx512_;                 /* the CPU has F16C, AVX-512F         */
+    int cmajor_;                        /* bits stored channel-major          */
     int64_t n_offset_;
     uint64_t key_, t_;                  /* stream key; seed threshold         */
     uint64_t batch_kept_, batch_total_; /* dropblock_mask_set_batch; 0 0: none */
     double gamma_, expected_;           /* seed probability; E[kept fraction] */
     uint64_t *counts_;                  /* kept bits of each mask row         */
     uint64_t *rows_;                    /* the keep bits                      */
-    int f16c_, avx512_;                 /* the CPU has F16C, AVX-512F         */
-    int cmajor_;                        /* bits stored channel-major          */
 } dropblock_mask;
 
 typedef struct dropblock_stats {
