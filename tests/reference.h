@@ -331,7 +331,7 @@ static inline void ref_fill(ref_rng *r, float *x, size_t n) {
     for (k = 0; k < n; ++k) x[k] = ref_rng_float(r, -4.0f, 4.0f);
 }
 
-/* ---- the tensor API (SPEC §4): any dtype, strides and window --------------- */
+/* ---- the tensor API: any dtype, strides and window ------------------------- */
 
 #include "tensor_util.h"
 

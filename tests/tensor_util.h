@@ -1,4 +1,4 @@
-/* Helpers for the tests of the 2.0 tensor API (SPEC §4): descriptors built
+/* Helpers for the tests of the 2.0 tensor API: descriptors built
    by hand (so the constructors can be tested against them), strided element
    access in logical NDHWC order, guarded buffers that catch writes outside
    the described elements, and a reference conversion between the element

@@ -1,4 +1,4 @@
-/* Element types (SPEC §4.1): every one of the 65 536 F16 and BF16 bit
+/* Element types (THE MATH, Tensors): every one of the 65 536 F16 and BF16 bit
    patterns through a copy (keep_prob 1: bits identical) and through kept
    elements with non-unit scales, against the reference conversion of
    tensor_util.h (integer arithmetic: half to float exact; float to half or

@@ -1,4 +1,4 @@
-/* Windows, parts and streams (SPEC §4.2-§4.5).
+/* Windows, parts and streams (the header's THE MATH and THE GENERATOR).
    Windows: any split of a batch into n_offset windows, each with its own
    buffer and mask, counts combined with dropblock_mask_set_batch, gives
    the one-call output bit for bit, in every scale mode and with shared
@@ -242,7 +242,7 @@ static void test_single_window(void **state) {
 
 /* ---- set_batch ------------------------------------------------------------------------------ */
 
-/* SPEC §4.4: kept <= total, each at least this window's, at least as many
+/* dropblock_mask_set_batch: kept <= total, each at least this window's, at least as many
    dropped as it drops; otherwise DROPBLOCK_ERR_KEPT and nothing changes.
    Every scale mode validates; only SCALE_BATCH uses the counts. */
 static void test_set_batch_rules(void **state) {

@@ -1,4 +1,4 @@
-/* Strided tensors (SPEC §4.2): padded rows, channel slices of wider
+/* Strided tensors (THE MATH, Tensors): padded rows, channel slices of wider
    buffers, permuted strides (NHWC data described with NCHW-order axes,
    batch innermost, ...), and x and y with different strides, in every
    dtype. The logical result must equal the contiguous call bit for bit, x

@@ -1,10 +1,10 @@
-/* The tensor API on F32 contiguous tensors is the 1.x API (SPEC §4.5:
-   "dropblock_forward() of 1.x is exactly dropblock_forward_tensor on F32
-   contiguous tensors in cfg->layout"): random shapes, flags, scales,
-   layouts, 2-D and 3-D, each compared bit for bit with dropblock_forward,
-   _backward, _ws, 3d and _range, through dropblock_forward_tensor /
-   _backward_tensor and through the mask object. Also the four
-   constructors, dropblock_config_default and what stats reports. */
+/* The tensor API on F32 contiguous tensors is the 1.x API (the 1.x calls
+   take float, contiguous tensors in cfg->layout; THE MATH): random shapes,
+   flags, scales, layouts, 2-D and 3-D, each compared bit for bit with
+   dropblock_forward, _backward, _ws, 3d and _range, through
+   dropblock_forward_tensor / _backward_tensor and through the mask object.
+   Also the four constructors, dropblock_config_default and what stats
+   reports. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

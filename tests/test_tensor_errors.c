@@ -1,9 +1,8 @@
-/* SPEC §4.7 (and §1.10 through the new entry points): every bad argument
-   of the tensor API returns its status and writes nothing. Each case
-   starts from a valid call, breaks one thing, and runs every entry point
-   that takes that thing; x, y, the caller's workspace (where the call
-   would write the mask), *stats and *bytes are compared byte for byte
-   with their state before the call. */
+/* Every bad argument of the tensor API returns its status and writes
+   nothing. Each case starts from a valid call, breaks one thing, and runs
+   every entry point that takes that thing; x, y, the caller's workspace
+   (where the call would write the mask), *stats and *bytes are compared
+   byte for byte with their state before the call. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -133,7 +132,7 @@ static const char *const entry_names[ENTRIES] = {"forward_tensor", "backward_ten
                                                  "mask_backward"};
 
 /* One broken argument: the entry points it applies to, the status they
-   must return (or `alt`, where SPEC allows either), and the change. */
+   must return (or `alt`, where the header allows either), and the change. */
 typedef struct bad_case {
     const char *what;
     unsigned entries;

@@ -1,4 +1,4 @@
-/* SPEC §4.6: dropblock_tensor_from_dlpack maps a CPU DLTensor of 4 (NHWC /
+/* dropblock_tensor_from_dlpack maps a CPU DLTensor of 4 (NHWC /
    NCHW) or 5 (NDHWC / NCDHW) dimensions, with its strides (NULL: compact)
    and byte_offset, to the descriptor the constructors give; any other
    device, dtype or rank is an error and leaves *out untouched. Built

@@ -22,7 +22,7 @@
    fail, on small dummy buffers, so a missed check shows up as a sanitizer
    report instead of a huge allocation.
 
-   The tensor API (SPEC §4) runs on the same cases against the 1.x
+   The tensor API runs on the same cases against the 1.x
    reference, with its choices (dtype, strides of x and y, in place,
    n_offset windows, build and apply parts and their order) drawn from a
    hash of the whole input, so the layout above is unchanged. */
@@ -831,7 +831,7 @@ static int pick_parts(tu_prng *r, const fuzz_case *fc) {
     return k < 5 ? fixed[k] : fc->shape.n * fc->shape.d * fc->shape.h + 1 + (int)tu_prng_below(r, 4);
 }
 
-/* The double scale F64 applies to kept elements of sample n (SPEC §4.1):
+/* The double scale F64 applies to kept elements of sample n (THE MATH):
    T / Kept or S / Kept_n in double, the mask's own 1 / E for EXPECTED. */
 static double f64_scale(const fuzz_case *fc, const reference *ref, size_t n, double expected) {
     size_t sample = fc->total / (size_t)fc->shape.n, kn = 0, e;
