@@ -1,8 +1,8 @@
-/* Helpers for the tests of the 2.0 tensor API: descriptors built
-   by hand (so the constructors can be tested against them), strided element
-   access in logical NDHWC order, guarded buffers that catch writes outside
-   the described elements, and a reference conversion between the element
-   types written from §4.1 with integer arithmetic only (no hardware
+/* Helpers for the tests of the 2.0 tensor API: descriptors built by hand
+   (so the constructors can be tested against them), strided element access
+   in logical NDHWC order, guarded buffers that catch writes outside the
+   described elements, and a reference conversion between the element types
+   written from THE MATH with integer arithmetic only (no hardware
    conversion, no libm). */
 #ifndef DROPBLOCK_TESTS_TENSOR_UTIL_H
 #define DROPBLOCK_TESTS_TENSOR_UTIL_H
@@ -14,13 +14,6 @@
 
 #include "dropblock.h"
 #include "test_util.h"
-
-/* malloc that never returns NULL (abort: a test cannot go on without it). */
-static inline void *tt_xmalloc(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) abort();
-    return p;
-}
 
 static inline size_t tt_dtype_size(dropblock_dtype dt) {
     return dt == DROPBLOCK_F64 ? 8 : dt == DROPBLOCK_F32 ? 4 : 2;
@@ -162,8 +155,8 @@ static inline tt_buf tt_buf_make(size_t bytes, unsigned salt) {
     tt_buf b;
     size_t k, all = bytes + 2 * TT_GUARD;
     b.bytes = bytes;
-    b.mem = (unsigned char *)tt_xmalloc(all);
-    b.shot = (unsigned char *)tt_xmalloc(all);
+    b.mem = (unsigned char *)tu_xmalloc(all);
+    b.shot = (unsigned char *)tu_xmalloc(all);
     for (k = 0; k < all; ++k) b.mem[k] = (unsigned char)(k * 37u + (size_t)salt * 101u + 11u);
     return b;
 }
@@ -291,7 +284,7 @@ static inline dropblock_status tt_mask_make(dropblock_mask *m, const dropblock_c
     size_t bytes = 0;
     dropblock_status st = dropblock_mask_workspace_size(like, &bytes);
     memset(m, 0, sizeof *m);        /* an empty mask if init fails: the analyzer reads on */
-    *ws = tt_xmalloc(bytes);        /* never NULL, even when the query failed */
+    *ws = tu_xmalloc(bytes);        /* never NULL, even when the query failed */
     memset(*ws, TU_PATTERN, bytes); /* defined bytes: a copy of it compares under valgrind */
     if (st != DROPBLOCK_OK) return st;
     st = dropblock_mask_init(m, cfg, step, like, *ws, bytes);
@@ -304,7 +297,7 @@ static inline dropblock_status tt_mask_make(dropblock_mask *m, const dropblock_c
    FILL_NOISE, whose dropped elements are 0. */
 static inline dropblock_status tt_mask_keep(const dropblock_mask *m, const dropblock_tensor *like, uint8_t *keep) {
     size_t e, count = tt_count(like);
-    float *ones = (float *)tt_xmalloc(count * sizeof(float)), *out = (float *)tt_xmalloc(count * sizeof(float));
+    float *ones = (float *)tu_xmalloc(count * sizeof(float)), *out = (float *)tu_xmalloc(count * sizeof(float));
     dropblock_tensor tx = tt_ndhwc(ones, DROPBLOCK_F32, like->n, like->d, like->h, like->w, like->c), ty;
     dropblock_status st;
     tx.n_offset = like->n_offset;

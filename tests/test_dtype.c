@@ -109,7 +109,7 @@ static void test_reference_roundtrip(void **state) {
    pattern of dt (signalling NaNs included), out of place and in place. */
 static void copy_all_patterns(dropblock_dtype dt) {
     dropblock_config cfg = base_config(1.0f, DROPBLOCK_SCALE_BATCH);
-    uint16_t *x = (uint16_t *)tt_xmalloc(PATTERNS * 2), *y = (uint16_t *)tt_xmalloc(PATTERNS * 2);
+    uint16_t *x = (uint16_t *)tu_xmalloc(PATTERNS * 2), *y = (uint16_t *)tu_xmalloc(PATTERNS * 2);
     dropblock_tensor tx = exhaustive_like(dt, x), ty = exhaustive_like(dt, y);
     dropblock_stats stats;
     dropblock_mask m;
@@ -151,7 +151,7 @@ static void test_bf16_copy(void **state) {
 static void test_f64_copy(void **state) {
     dropblock_config cfg = base_config(1.0f, DROPBLOCK_SCALE_EXPECTED);
     size_t count = (size_t)4 * 9 * 7 * 3, k;
-    uint64_t *x = (uint64_t *)tt_xmalloc(count * 8), *y = (uint64_t *)tt_xmalloc(count * 8);
+    uint64_t *x = (uint64_t *)tu_xmalloc(count * 8), *y = (uint64_t *)tu_xmalloc(count * 8);
     dropblock_tensor tx = tt_ncdhw(x, DROPBLOCK_F64, 4, 1, 9, 7, 3), ty = tx;
     tu_prng r;
     (void)state;
@@ -184,9 +184,9 @@ static uint16_t expected_kept(dropblock_dtype dt, uint16_t x, float s) {
 static void scaled_all_patterns(dropblock_dtype dt, const dropblock_tensor *shape, const dropblock_config *cfg,
                                 unsigned num, unsigned den) {
     size_t count = tt_count(shape);
-    uint16_t *x = (uint16_t *)tt_xmalloc(count * 2), *y = (uint16_t *)tt_xmalloc(count * 2);
-    uint16_t *dx = (uint16_t *)tt_xmalloc(count * 2);
-    uint8_t *keep = (uint8_t *)tt_xmalloc(count), *seen = (uint8_t *)calloc(PATTERNS, 1);
+    uint16_t *x = (uint16_t *)tu_xmalloc(count * 2), *y = (uint16_t *)tu_xmalloc(count * 2);
+    uint16_t *dx = (uint16_t *)tu_xmalloc(count * 2);
+    uint8_t *keep = (uint8_t *)tu_xmalloc(count), *seen = (uint8_t *)calloc(PATTERNS, 1);
     dropblock_tensor tx = tt_ndhwc(x, dt, shape->n, shape->d, shape->h, shape->w, shape->c), ty = tx, tdx = tx;
     dropblock_stats stats;
     dropblock_mask m;
@@ -280,10 +280,10 @@ static void f64_scale_case(dropblock_scale scale, unsigned flags) {
     enum { N = 3, H = 12, W = 10, C = 4, COUNT = N * H * W * C, SAMPLE = H * W * C };
     dropblock_config cfg = tu_config(0.8f, 0, 3, 2, flags, scale, DROPBLOCK_NHWC, 5150);
     dropblock_shape shape = {N, H, W, C};
-    double *x = (double *)tt_xmalloc((size_t)COUNT * 8), *y = (double *)tt_xmalloc((size_t)COUNT * 8);
-    float *xf = (float *)tt_xmalloc((size_t)COUNT * 4), *yf = (float *)tt_xmalloc((size_t)COUNT * 4);
-    float *y1 = (float *)tt_xmalloc((size_t)COUNT * 4);
-    uint8_t *keep = (uint8_t *)tt_xmalloc(COUNT);
+    double *x = (double *)tu_xmalloc((size_t)COUNT * 8), *y = (double *)tu_xmalloc((size_t)COUNT * 8);
+    float *xf = (float *)tu_xmalloc((size_t)COUNT * 4), *yf = (float *)tu_xmalloc((size_t)COUNT * 4);
+    float *y1 = (float *)tu_xmalloc((size_t)COUNT * 4);
+    uint8_t *keep = (uint8_t *)tu_xmalloc(COUNT);
     dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F64, N, 1, H, W, C), ty = tx;
     dropblock_tensor txf = tt_ndhwc(xf, DROPBLOCK_F32, N, 1, H, W, C), tyf = txf;
     dropblock_stats stats;
@@ -353,11 +353,11 @@ static void test_fill_noise_rounding(void **state) {
     enum { N = 2, H = 16, W = 16, C = 4, COUNT = N * H * W * C };
     dropblock_config plain = tu_config(0.85f, 0, 3, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 77);
     dropblock_config cfg = plain;
-    double *x64 = (double *)tt_xmalloc((size_t)COUNT * 8), *y64 = (double *)tt_xmalloc((size_t)COUNT * 8), sum2 = 0.0;
-    float *x32 = (float *)tt_xmalloc((size_t)COUNT * 4), *y32 = (float *)tt_xmalloc((size_t)COUNT * 4);
-    uint16_t *x16 = (uint16_t *)tt_xmalloc((size_t)COUNT * 2), *y16 = (uint16_t *)tt_xmalloc((size_t)COUNT * 2);
-    uint16_t *xb = (uint16_t *)tt_xmalloc((size_t)COUNT * 2), *yb = (uint16_t *)tt_xmalloc((size_t)COUNT * 2);
-    uint8_t *keep = (uint8_t *)tt_xmalloc(COUNT);
+    double *x64 = (double *)tu_xmalloc((size_t)COUNT * 8), *y64 = (double *)tu_xmalloc((size_t)COUNT * 8), sum2 = 0.0;
+    float *x32 = (float *)tu_xmalloc((size_t)COUNT * 4), *y32 = (float *)tu_xmalloc((size_t)COUNT * 4);
+    uint16_t *x16 = (uint16_t *)tu_xmalloc((size_t)COUNT * 2), *y16 = (uint16_t *)tu_xmalloc((size_t)COUNT * 2);
+    uint16_t *xb = (uint16_t *)tu_xmalloc((size_t)COUNT * 2), *yb = (uint16_t *)tu_xmalloc((size_t)COUNT * 2);
+    uint8_t *keep = (uint8_t *)tu_xmalloc(COUNT);
     dropblock_tensor t64 = tt_ndhwc(x64, DROPBLOCK_F64, N, 1, H, W, C), u64 = t64;
     dropblock_tensor t32 = tt_ndhwc(x32, DROPBLOCK_F32, N, 1, H, W, C), u32 = t32;
     dropblock_tensor t16 = tt_ndhwc(x16, DROPBLOCK_F16, N, 1, H, W, C), u16 = t16;

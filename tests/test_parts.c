@@ -145,8 +145,8 @@ static dropblock_tensor wtensor(const wcase *k, void *data, int n, int64_t n_off
 static void check_windows(const wcase *k, const int *cuts, int nw, tu_prng *r) {
     dropblock_tensor whole = wtensor(k, NULL, k->n, 0);
     size_t count = tt_count(&whole), es = tt_dtype_size(k->dt), sample = count / (size_t)k->n;
-    unsigned char *x = (unsigned char *)tt_xmalloc(count * es), *want = (unsigned char *)tt_xmalloc(count * es);
-    unsigned char *want_b = (unsigned char *)tt_xmalloc(count * es), *got = (unsigned char *)tt_xmalloc(count * es);
+    unsigned char *x = (unsigned char *)tu_xmalloc(count * es), *want = (unsigned char *)tu_xmalloc(count * es);
+    unsigned char *want_b = (unsigned char *)tu_xmalloc(count * es), *got = (unsigned char *)tu_xmalloc(count * es);
     unsigned char *wx[MAX_WINDOWS], *wy[MAX_WINDOWS];
     dropblock_mask m[MAX_WINDOWS];
     void *ws[MAX_WINDOWS];
@@ -166,8 +166,8 @@ static void check_windows(const wcase *k, const int *cuts, int nw, tu_prng *r) {
     for (i = 0; i < nw; ++i) {
         size_t len = (size_t)(cuts[i + 1] - cuts[i]) * sample * es;
         dropblock_tensor t = wtensor(k, NULL, cuts[i + 1] - cuts[i], cuts[i]);
-        wx[i] = (unsigned char *)tt_xmalloc(len);
-        wy[i] = (unsigned char *)tt_xmalloc(len);
+        wx[i] = (unsigned char *)tu_xmalloc(len);
+        wy[i] = (unsigned char *)tu_xmalloc(len);
         memcpy(wx[i], x + (size_t)cuts[i] * sample * es, len);
         assert_int_equal(tt_mask_make(&m[i], &k->cfg, k->step, &t, &ws[i]), DROPBLOCK_OK);
         assert_int_equal(dropblock_mask_stats(&m[i], &st), DROPBLOCK_OK);
@@ -379,7 +379,7 @@ static void run_parts(const dropblock_config *cfg, const pcase *p, const void *x
     dropblock_tensor tx = tt_ndhwc((void *)x, DROPBLOCK_F32, p->n, p->d, p->h, p->w, p->c), ty = tx, tdx = tx;
     dropblock_executor eb, ea;
     pool pb, pa;
-    mask_task *task = (mask_task *)tt_xmalloc(sizeof *task);
+    mask_task *task = (mask_task *)tu_xmalloc(sizeof *task);
     dropblock_mask m;
     size_t bytes = 0;
     void *ws;
@@ -388,7 +388,7 @@ static void run_parts(const dropblock_config *cfg, const pcase *p, const void *x
     eb = make_exec(&pb, threads, parts, (uint64_t)parts * 31 + 1);
     ea = make_exec(&pa, threads, apply, (uint64_t)apply * 17 + 2);
     assert_int_equal(dropblock_mask_workspace_size(&tx, &bytes), DROPBLOCK_OK);
-    ws = tt_xmalloc(bytes);
+    ws = tu_xmalloc(bytes);
     memset(&m, 0, sizeof m); /* empty if init fails: asserts do not stop the analyzer */
     assert_int_equal(dropblock_mask_init(&m, cfg, 7, &tx, ws, bytes), DROPBLOCK_OK);
     task->m = &m;
@@ -419,9 +419,9 @@ static void test_parts_identical(void **state) {
             const int parts[] = {1, 2, 3, 7, 64, rows + 5};
             dropblock_config cfg = tu_config(0.75f, 2, 3, 2, part_flags[fl], (dropblock_scale)(fl % 4),
                                              DROPBLOCK_NHWC, 1000 + fl);
-            float *x = (float *)tt_xmalloc(count * 4), *y1 = (float *)tt_xmalloc(count * 4);
-            float *d1 = (float *)tt_xmalloc(count * 4), *y = (float *)tt_xmalloc(count * 4);
-            float *d = (float *)tt_xmalloc(count * 4);
+            float *x = (float *)tu_xmalloc(count * 4), *y1 = (float *)tu_xmalloc(count * 4);
+            float *d1 = (float *)tu_xmalloc(count * 4), *y = (float *)tu_xmalloc(count * 4);
+            float *d = (float *)tu_xmalloc(count * 4);
             dropblock_stats s1, s;
             size_t a, b;
             tu_prng r;
@@ -461,7 +461,7 @@ static void test_parts_split_the_work(void **state) {
             int parts = parts_list[pi], k, rows = p->n * p->d * p->h;
             size_t count = (size_t)p->n * p->d * p->h * p->w * p->c, row = (size_t)p->w * p->c, e, covered = 0;
             dropblock_config cfg = tu_config(0.8f, 0, 3, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 5000 + si);
-            float *x = (float *)tt_xmalloc(count * 4), *y = (float *)tt_xmalloc(count * 4);
+            float *x = (float *)tu_xmalloc(count * 4), *y = (float *)tu_xmalloc(count * 4);
             uint8_t *owner = (uint8_t *)calloc(count, 1);
             dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F32, p->n, p->d, p->h, p->w, p->c), ty = tx;
             dropblock_mask m;
@@ -507,8 +507,8 @@ static void test_executor_calls(void **state) {
         int rows = p->n * p->d * p->h, threads;
         const int parts[] = {1, 2, 3, 7, 64, rows + 5};
         dropblock_config cfg = tu_config(0.8f, 0, 3, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 2000 + pc);
-        uint16_t *x = (uint16_t *)tt_xmalloc(count * 2), *y1 = (uint16_t *)tt_xmalloc(count * 2);
-        uint16_t *y = (uint16_t *)tt_xmalloc(count * 2);
+        uint16_t *x = (uint16_t *)tu_xmalloc(count * 2), *y1 = (uint16_t *)tu_xmalloc(count * 2);
+        uint16_t *y = (uint16_t *)tu_xmalloc(count * 2);
         dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_BF16, p->n, p->d, p->h, p->w, p->c), ty = tx;
         dropblock_stats s1, s;
         size_t a;
@@ -558,7 +558,7 @@ static void test_mask_serves_every_dtype(void **state) {
     tu_prng_seed(&r, 12);
     assert_int_equal(tt_mask_make(&m, &cfg, 9, &like, &ws), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_workspace_size(&like, &ws_bytes), DROPBLOCK_OK);
-    built = (unsigned char *)tt_xmalloc(ws_bytes);
+    built = (unsigned char *)tu_xmalloc(ws_bytes);
     memcpy(built, ws, ws_bytes);
     for (dt = 0; dt < 4; ++dt)
         for (backward = 0; backward < 2; ++backward) {
@@ -615,11 +615,11 @@ static void test_stream_keys(void **state) {
         cfg = tu_config(0.75f, 0, 1 + (int)tu_prng_below(&r, 3), 0,
                         tu_prng_below(&r, 8), /* shares and placement: the reference has no noise or exact rate */
                         DROPBLOCK_SCALE_BATCH, (dropblock_layout)tu_prng_below(&r, 2), tu_prng_next(&r));
-        want = (uint8_t *)tt_xmalloc(count);
-        got = (uint8_t *)tt_xmalloc(count);
-        x = (float *)tt_xmalloc(count * 4);
-        y = (float *)tt_xmalloc(count * 4);
-        y2 = (float *)tt_xmalloc(count * 4);
+        want = (uint8_t *)tu_xmalloc(count);
+        got = (uint8_t *)tu_xmalloc(count);
+        x = (float *)tu_xmalloc(count * 4);
+        y = (float *)tu_xmalloc(count * 4);
+        y2 = (float *)tu_xmalloc(count * 4);
         for (e = 0; e < count; ++e) x[e] = 1.0f;
         for (i = 0; i < sizeof streams / sizeof *streams; ++i) {
             dropblock_tensor tx = cfg.layout == DROPBLOCK_NCHW ? tt_ncdhw(x, DROPBLOCK_F32, s.n, s.d, s.h, s.w, s.c)
@@ -669,7 +669,7 @@ static double stream_keep(dropblock_config cfg, uint64_t stream, uint8_t *keep, 
 static void test_stream_independence(void **state) {
     enum { COUNT = 4 * 64 * 64 * 8 };
     static const int blocks[] = {1, 3};
-    uint8_t *a = (uint8_t *)tt_xmalloc(COUNT), *b = (uint8_t *)tt_xmalloc(COUNT);
+    uint8_t *a = (uint8_t *)tu_xmalloc(COUNT), *b = (uint8_t *)tu_xmalloc(COUNT);
     size_t bi;
     (void)state;
     for (bi = 0; bi < 2; ++bi) {

@@ -64,8 +64,8 @@ static void check_pair(const scase *s, const tt_arrangement *ax, const tt_arrang
     dropblock_tensor cx = tt_ndhwc(NULL, s->dt, s->size[TT_AX_N], s->size[TT_AX_D], s->size[TT_AX_H], s->size[TT_AX_W],
                                    s->size[TT_AX_C]);
     size_t count = tt_count(&cx), es = tt_dtype_size(s->dt), bytes = 0;
-    unsigned char *dense = (unsigned char *)tt_xmalloc(count * es), *want_f = (unsigned char *)tt_xmalloc(count * es);
-    unsigned char *want_b = (unsigned char *)tt_xmalloc(count * es), *got = (unsigned char *)tt_xmalloc(count * es);
+    unsigned char *dense = (unsigned char *)tu_xmalloc(count * es), *want_f = (unsigned char *)tu_xmalloc(count * es);
+    unsigned char *want_b = (unsigned char *)tu_xmalloc(count * es), *got = (unsigned char *)tu_xmalloc(count * es);
     tt_buf bx = tt_buf_make(tt_arrangement_bytes(ax, s->dt, s->size), 1);
     tt_buf by = tt_buf_make(tt_arrangement_bytes(ay, s->dt, s->size), 2);
     dropblock_tensor tx = tt_arrange(ax, s->dt, s->size, tt_buf_data(&bx));
@@ -83,7 +83,7 @@ static void check_pair(const scase *s, const tt_arrangement *ax, const tt_arrang
     cy.data = want_b;
     assert_int_equal(dropblock_backward_tensor(&s->cfg, s->step, &cx, &cy, NULL, 0, NULL), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_workspace_size(&tx, &bytes), DROPBLOCK_OK);
-    ws = tt_xmalloc(bytes);
+    ws = tu_xmalloc(bytes);
     memset(&m, 0, sizeof m); /* empty if init fails: asserts do not stop the analyzer */
     assert_int_equal(dropblock_mask_init(&m, &s->cfg, s->step, &tx, ws, bytes), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_build(&m, 0, 1), DROPBLOCK_OK);
@@ -179,9 +179,9 @@ static void test_against_reference(void **state) {
         ty = tt_arrange(&ay, s.dt, s.size, tt_buf_data(&by));
         tx.n_offset = ty.n_offset = n0;
         count = tt_count(&tx);
-        dense = (unsigned char *)tt_xmalloc(count * es);
-        want = (unsigned char *)tt_xmalloc(count * es);
-        got = (unsigned char *)tt_xmalloc(count * es);
+        dense = (unsigned char *)tu_xmalloc(count * es);
+        want = (unsigned char *)tu_xmalloc(count * es);
+        got = (unsigned char *)tu_xmalloc(count * es);
         tt_fill_values(&r, s.dt, dense, count);
         rx = tt_ndhwc(dense, s.dt, tx.n, tx.d, tx.h, tx.w, tx.c);
         rx.n_offset = n0;
@@ -271,7 +271,7 @@ static void arena_open(arena *a, const dropblock_config *cfg) {
     a->x = tt_buf_make(EBYTES, 3);
     a->y = tt_buf_make(EBYTES, 4);
     assert_int_equal(dropblock_mask_workspace_size(&like, &a->ws_bytes), DROPBLOCK_OK);
-    a->ws = tt_xmalloc(a->ws_bytes);
+    a->ws = tu_xmalloc(a->ws_bytes);
     memset(&a->m, 0, sizeof a->m); /* empty if init fails: asserts do not stop the analyzer */
     assert_int_equal(dropblock_mask_init(&a->m, cfg, 1, &like, a->ws, a->ws_bytes), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_build(&a->m, 0, 1), DROPBLOCK_OK);

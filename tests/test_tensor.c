@@ -110,9 +110,9 @@ static void check_stats(const tcase *t, const dropblock_stats *st, const uint8_t
 static void run_case(const tcase *t, tu_prng *r) {
     dropblock_config flipped = t->cfg;
     size_t count = (size_t)t->s.n * t->s.d * t->s.h * t->s.w * t->s.c, e, bytes = 0, sample = count / t->s.n;
-    float *x = (float *)tt_xmalloc(count * 4), *y1 = (float *)tt_xmalloc(count * 4);
-    float *y2 = (float *)tt_xmalloc(count * 4), *dx1 = (float *)tt_xmalloc(count * 4);
-    uint8_t *keep1 = (uint8_t *)tt_xmalloc(count), *keepl = (uint8_t *)tt_xmalloc(count);
+    float *x = (float *)tu_xmalloc(count * 4), *y1 = (float *)tu_xmalloc(count * 4);
+    float *y2 = (float *)tu_xmalloc(count * 4), *dx1 = (float *)tu_xmalloc(count * 4);
+    uint8_t *keep1 = (uint8_t *)tu_xmalloc(count), *keepl = (uint8_t *)tu_xmalloc(count);
     dropblock_tensor tx = case_tensor(t, x), ty = case_tensor(t, y2);
     dropblock_stats stats;
     dropblock_mask m;
@@ -137,7 +137,7 @@ static void run_case(const tcase *t, tu_prng *r) {
 
     /* the caller's workspace, as in the _ws calls */
     assert_int_equal(dropblock_mask_workspace_size(&tx, &bytes), DROPBLOCK_OK);
-    ws = tt_xmalloc(bytes);
+    ws = tu_xmalloc(bytes);
     memset(y2, 0xEE, count * 4);
     assert_int_equal(dropblock_forward_tensor(&t->cfg, t->step, &tx, &ty, ws, bytes, NULL, NULL), DROPBLOCK_OK);
     assert_memory_equal(y1, y2, count * 4);
@@ -195,7 +195,7 @@ static void run_case(const tcase *t, tu_prng *r) {
         wx.n_offset = wy.n_offset = n0;
         memset(wy.data, 0xEE, (size_t)(n1 - n0) * sample * 4);
         assert_int_equal(dropblock_mask_workspace_size(&wx, &wbytes), DROPBLOCK_OK);
-        ws = tt_xmalloc(wbytes);
+        ws = tu_xmalloc(wbytes);
         assert_int_equal(dropblock_mask_init(&m, &t->cfg, t->step, &wx, ws, wbytes), DROPBLOCK_OK);
         assert_int_equal(dropblock_mask_build(&m, 0, 1), DROPBLOCK_OK);
         assert_int_equal(dropblock_mask_stats(&m, &stats), DROPBLOCK_OK);
@@ -242,7 +242,7 @@ static void test_2d_is_3d_depth_one(void **state) {
     enum { N = 3, H = 11, W = 9, C = 4, COUNT = N * H * W * C };
     dropblock_config cfg = tu_config(0.8f, 0, 3, 0, DROPBLOCK_SHARE_CHANNELS, DROPBLOCK_SCALE_BATCH,
                                      DROPBLOCK_NHWC, 12);
-    float *x = (float *)tt_xmalloc((size_t)COUNT * 4), *a = (float *)tt_xmalloc((size_t)COUNT * 4), *b = (float *)tt_xmalloc((size_t)COUNT * 4);
+    float *x = (float *)tu_xmalloc((size_t)COUNT * 4), *a = (float *)tu_xmalloc((size_t)COUNT * 4), *b = (float *)tu_xmalloc((size_t)COUNT * 4);
     dropblock_tensor t2 = dropblock_tensor_nchw(x, DROPBLOCK_F32, N, C, H, W), u2 = t2;
     dropblock_tensor t3 = dropblock_tensor_ncdhw(x, DROPBLOCK_F32, N, C, 1, H, W), u3 = t3;
     ref_rng r = {5};
@@ -310,7 +310,7 @@ static void test_constructors(void **state) {
 static void test_constructors_in_calls(void **state) {
     enum { N = 2, D = 3, H = 6, W = 5, C = 3, COUNT = N * D * H * W * C };
     dropblock_config cfg = tu_config(0.75f, 2, 3, 2, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 8);
-    float *x = (float *)tt_xmalloc((size_t)COUNT * 4), *a = (float *)tt_xmalloc((size_t)COUNT * 4), *b = (float *)tt_xmalloc((size_t)COUNT * 4);
+    float *x = (float *)tu_xmalloc((size_t)COUNT * 4), *a = (float *)tu_xmalloc((size_t)COUNT * 4), *b = (float *)tu_xmalloc((size_t)COUNT * 4);
     ref_rng r = {6};
     dropblock_tensor tx, ty;
     int layout;
@@ -360,7 +360,7 @@ static void test_init_ignores_like_layout(void **state) {
     enum { N = 4, H = 9, W = 13, C = 5, COUNT = N * H * W * C };
     dropblock_config cfg = tu_config(0.8f, 0, 3, 0, 0, DROPBLOCK_SCALE_SAMPLE, DROPBLOCK_NHWC, 3);
     dropblock_tensor like = tt_ndhwc(NULL, DROPBLOCK_F32, N, 1, H, W, C), odd = like, huge = like;
-    float *x = (float *)tt_xmalloc((size_t)COUNT * 4), *a = (float *)tt_xmalloc((size_t)COUNT * 4), *b = (float *)tt_xmalloc((size_t)COUNT * 4);
+    float *x = (float *)tu_xmalloc((size_t)COUNT * 4), *a = (float *)tu_xmalloc((size_t)COUNT * 4), *b = (float *)tu_xmalloc((size_t)COUNT * 4);
     dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F32, N, 1, H, W, C), ty = tx;
     size_t bytes = 0, bytes_odd = 0;
     dropblock_mask m1, m2;
@@ -376,7 +376,7 @@ static void test_init_ignores_like_layout(void **state) {
     assert_true(bytes == bytes_odd);
     huge.stride_n = PTRDIFF_MAX; /* offsets past ptrdiff_t, and negative strides: a tensor could not */
     huge.stride_h = -7;
-    ws1 = tt_xmalloc(bytes);
+    ws1 = tu_xmalloc(bytes);
     memset(&m1, 0, sizeof m1); /* empty if init fails: asserts do not stop the analyzer */
     memset(&m2, 0, sizeof m2);
     assert_int_equal(dropblock_mask_init(&m1, &cfg, 5, &huge, ws1, bytes), DROPBLOCK_OK);
@@ -385,8 +385,8 @@ static void test_init_ignores_like_layout(void **state) {
     like.dtype = DROPBLOCK_F64;
     assert_int_equal(dropblock_mask_workspace_size(&like, &bytes_odd), DROPBLOCK_OK);
     assert_true(bytes == bytes_odd);
-    ws1 = tt_xmalloc(bytes);
-    ws2 = tt_xmalloc(bytes);
+    ws1 = tu_xmalloc(bytes);
+    ws2 = tu_xmalloc(bytes);
     assert_int_equal(dropblock_mask_init(&m1, &cfg, 5, &like, ws1, bytes), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_init(&m2, &cfg, 5, &odd, ws2, bytes), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_build(&m1, 0, 1), DROPBLOCK_OK);
