@@ -189,18 +189,6 @@ static inline void tt_buf_free(tt_buf *b) {
 
 /* ---- element values ------------------------------------------------------------ */
 
-static inline uint32_t tt_f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static inline float tt_bits_f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 static inline uint64_t tt_f64_bits(double v) {
     uint64_t u;
     memcpy(&u, &v, sizeof u);
@@ -256,10 +244,10 @@ static inline uint64_t tt_convert(uint64_t bits, int ie, int im, int oe, int om)
     return (sign << (oe + om)) | out;
 }
 
-static inline float tt_f16_to_f32(uint16_t h) { return tt_bits_f32((uint32_t)tt_convert(h, 5, 10, 8, 23)); }
-static inline float tt_bf16_to_f32(uint16_t b) { return tt_bits_f32((uint32_t)b << 16); }
-static inline uint16_t tt_f32_to_f16(float f) { return (uint16_t)tt_convert(tt_f32_bits(f), 8, 23, 5, 10); }
-static inline uint16_t tt_f32_to_bf16(float f) { return (uint16_t)tt_convert(tt_f32_bits(f), 8, 23, 8, 7); }
+static inline float tt_f16_to_f32(uint16_t h) { return tu_float((uint32_t)tt_convert(h, 5, 10, 8, 23)); }
+static inline float tt_bf16_to_f32(uint16_t b) { return tu_float((uint32_t)b << 16); }
+static inline uint16_t tt_f32_to_f16(float f) { return (uint16_t)tt_convert(tu_bits(f), 8, 23, 5, 10); }
+static inline uint16_t tt_f32_to_bf16(float f) { return (uint16_t)tt_convert(tu_bits(f), 8, 23, 8, 7); }
 static inline uint16_t tt_f64_to_f16(double v) { return (uint16_t)tt_convert(tt_f64_bits(v), 11, 52, 5, 10); }
 static inline uint16_t tt_f64_to_bf16(double v) { return (uint16_t)tt_convert(tt_f64_bits(v), 11, 52, 8, 7); }
 

@@ -67,7 +67,7 @@ static void test_reference_conversions(void **state) {
     size_t k;
     (void)state;
     for (k = 0; k < sizeof cases / sizeof *cases; ++k) {
-        float f = tt_bits_f32(cases[k].f);
+        float f = tu_float(cases[k].f);
         assert_int_equal(tt_f32_to_f16(f), cases[k].h);
         assert_int_equal(tt_f32_to_bf16(f), cases[k].b);
         if (f == f) { /* a float widens to double exactly: the same rounding */
@@ -75,8 +75,8 @@ static void test_reference_conversions(void **state) {
             assert_int_equal(tt_f64_to_bf16((double)f), cases[k].b);
         }
     }
-    assert_int_equal(tt_f32_bits(tt_f16_to_f32(0x7C01)), 0x7F802000u); /* widening keeps NaN bits */
-    assert_int_equal(tt_f32_bits(tt_f16_to_f32(0x8000)), 0x80000000u);
+    assert_int_equal(tu_bits(tt_f16_to_f32(0x7C01)), 0x7F802000u); /* widening keeps NaN bits */
+    assert_int_equal(tu_bits(tt_f16_to_f32(0x8000)), 0x80000000u);
 }
 
 /* Every half: its value by plain arithmetic (significand times exact powers
@@ -387,7 +387,7 @@ static void test_fill_noise_rounding(void **state) {
     for (e = 0; e < COUNT; ++e) {
         if (keep[e]) {
             assert_true(tt_f64_bits(y64[e]) == tt_f64_bits(x64[e]));
-            assert_int_equal(tt_f32_bits(y32[e]), tt_f32_bits(x32[e]));
+            assert_int_equal(tu_bits(y32[e]), tu_bits(x32[e]));
             assert_int_equal(y16[e], x16[e]);
             assert_int_equal(yb[e], xb[e]);
         } else {
@@ -395,7 +395,7 @@ static void test_fill_noise_rounding(void **state) {
             ++dropped;
             sum2 += d * d;
             assert_true(fabs(d) <= 8.6 && d != 0.0);
-            assert_int_equal(tt_f32_bits(y32[e]), tt_f32_bits((float)d));
+            assert_int_equal(tu_bits(y32[e]), tu_bits((float)d));
             assert_int_equal(y16[e], tt_f64_to_f16(d));
             assert_int_equal(yb[e], tt_f64_to_bf16(d));
         }

@@ -478,7 +478,7 @@ static void test_parts_split_the_work(void **state) {
                 memset(y, 0xFF, count * 4); /* a NaN pattern no output has */
                 assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, k, parts), DROPBLOCK_OK);
                 for (e = 0; e < count; ++e) {
-                    if (tt_f32_bits(y[e]) == 0xFFFFFFFFu) continue;
+                    if (tu_bits(y[e]) == 0xFFFFFFFFu) continue;
                     ++written;
                     assert_int_equal(owner[e], 0); /* no element in two parts */
                     owner[e] = 1;
