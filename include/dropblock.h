@@ -758,6 +758,7 @@ typedef struct dropblock__geom {
 DROPBLOCK__INTERNAL int dropblock__bands(size_t rows, size_t row_bits, size_t *band_rows, size_t *bands,
                                          size_t *band_words, size_t *words) {
     size_t br, bits, last;
+    *band_rows = *bands = *band_words = *words = 0; /* defined even where it fails */
     if (rows == 0 || row_bits == 0) return 0; /* sizes are >= 1: never, but the analyzer cannot know */
     br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1;
     if (br > rows) br = rows;
@@ -1891,6 +1892,10 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
 DROPBLOCK__INTERNAL void dropblock__run_bits(const dropblock__op *op, const uint64_t *row, size_t pos, size_t len,
                                              const char *x, char *y) {
     size_t e, n;
+    if (!row && op->copy && op->kind != DROPBLOCK__KEEP) { /* no seed can occur: a plain copy */
+        if (x != y) memcpy(y, x, len * op->es);
+        return;
+    }
     for (e = 0; e < len; e += n) {
         n = len - e < 64 ? len - e : 64;
         dropblock__run64(op, x + e * op->es, y + e * op->es, dropblock__bits64(row, pos + e), n);
@@ -2529,6 +2534,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__call_1x(const dropblock_config *
         return DROPBLOCK_ERR_OVERLAP;
     dropblock__mask_geom(&m, &g);
     need = dropblock__mask_ws_bytes(&m);
+    if (!need) return DROPBLOCK_ERR_OVERFLOW; /* checked at setup already */
     if (!(mode & DROPBLOCK__ALLOC)) {
         if (!ws) return DROPBLOCK_ERR_NULL;
         if (ws_bytes < need) return DROPBLOCK_ERR_WORKSPACE;
