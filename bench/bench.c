@@ -245,8 +245,10 @@ typedef dropblock_status (*timed_fn)(bench_ctx *ctx, uint64_t step);
 
 /* A repetition is timed with the monotonic clock, and it counts only if the
    thread's CPU time covers all but this fraction of it: on a busy machine
-   a call that was descheduled measures the other processes, not ours (the
-   pool's calling thread spins while it waits, so this holds there too). */
+   a call that was descheduled measures the other processes, not ours. On
+   the pool the process's CPU time must cover THREADS times the wall time:
+   the threads work or spin throughout, so that fails exactly when one of
+   them was descheduled. */
 #define PREEMPT_TOLERANCE 0.05
 
 static int cmp_double(const void *a, const void *b) {
@@ -496,24 +498,58 @@ static int robust_median(double *whole, double *ok, int n_ok, int reps, double *
     return reps;
 }
 
+static void noop_task(void *task, int part, int parts) {
+    (void)task;
+    (void)part;
+    (void)parts;
+}
+
+/* A fresh order of the nfn fns for each repetition (Fisher-Yates on a
+   fixed LCG): every fn follows every other equally often. With a fixed
+   rotation each fn always followed the same one, whose leftovers in the
+   cache (tensors of 30 to 60 MB straddle the 32 MB L3) then favoured or
+   hurt it systematically. */
+static void shuffle_order(int *order, int nfn, uint64_t *lcg) {
+    int k;
+    for (k = 0; k < nfn; ++k) order[k] = k;
+    for (k = nfn - 1; k > 0; --k) {
+        int j, t;
+        *lcg = *lcg * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        j = (int)((*lcg >> 33) % (uint64_t)(k + 1));
+        t = order[k];
+        order[k] = order[j];
+        order[j] = t;
+    }
+}
+
 /* Median ns per element of each fn, and the fewest repetitions a median
-   used. Every repetition runs all of them, in an order that rotates, with
-   a fresh step (a fresh mask) each time. */
-static int time_interleaved(bench_ctx *ctx, const timed_fn *fns, int nfn, const options *o, double *ns_per_elem) {
+   used. Every repetition runs all of them, in a shuffled order, with a
+   fresh step (a fresh mask) each time. pooled[f]: fn f runs on the pool,
+   whose workers are woken by an untimed empty job first (an engine's pool
+   is busy all through a training step, not asleep). */
+static int time_interleaved(bench_ctx *ctx, const timed_fn *fns, const int *pooled, int nfn, const options *o,
+                            double *ns_per_elem) {
     const size_t reps = (size_t)o->reps;
     double *whole = (double *)xmalloc(2 * reps * (size_t)nfn * sizeof *whole), *ok = whole + reps * (size_t)nfn;
-    int n_ok[MAX_FNS] = {0}, used = o->reps, r, k;
+    int n_ok[MAX_FNS] = {0}, order[MAX_FNS], used = o->reps, r, k;
+    uint64_t lcg = 2018;
     for (r = -o->warmup; r < o->reps; ++r) {
         const int step = r + o->warmup + 1;
+        shuffle_order(order, nfn, &lcg);
         for (k = 0; k < nfn; ++k) {
-            int f = (k + (r < 0 ? 0 : r)) % nfn;
-            double w0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall, cpu;
+            const int f = order[k], threads = pooled[f] ? THREADS : 1;
+            const clockid_t cpu_clock = pooled[f] ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_THREAD_CPUTIME_ID;
+            double w0, c0, wall, cpu;
+            if (pooled[f]) ctx->exec.parallel_for(ctx->exec.pool, noop_task, NULL, THREADS);
+            w0 = clock_ns(CLOCK_MONOTONIC);
+            c0 = clock_ns(cpu_clock);
             check(fns[f](ctx, (uint64_t)step), "a timed call");
-            cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+            cpu = clock_ns(cpu_clock) - c0;
             wall = clock_ns(CLOCK_MONOTONIC) - w0;
             if (r < 0) continue;
             whole[(size_t)f * reps + (size_t)r] = wall;
-            if (wall - cpu <= PREEMPT_TOLERANCE * wall) ok[(size_t)f * reps + (size_t)n_ok[f]++] = wall;
+            if (threads * wall - cpu <= PREEMPT_TOLERANCE * threads * wall)
+                ok[(size_t)f * reps + (size_t)n_ok[f]++] = wall;
         }
     }
     for (k = 0; k < nfn; ++k) {
@@ -726,6 +762,10 @@ static double m_f64(const bench_case *bc, const result *r) {
 static double m_threads(const bench_case *bc, const result *r) {
     return bc->kind == KIND_THREADS ? r->ns1 / r->ns : -1;
 }
+/* what two threads bring the stream in the same run: the machine's ceiling */
+static double m_threads_stream(const bench_case *bc, const result *r) {
+    return bc->kind == KIND_THREADS ? r->stream1 / r->stream : -1;
+}
 static double m_step(const bench_case *bc, const result *r) { return bc->kind == KIND_STEP ? r->ns / r->stream : -1; }
 static double m_bwd_rebuild(const bench_case *bc, const result *r) {
     return bc->kind == KIND_BWD && !is_ooc(bc) ? r->ns / r->stream : -1;
@@ -798,6 +838,7 @@ static void print_summary(const result *res) {
     block_ratio_line(res, ref);
     block_ratio_line(res, small);
     target_line("2 threads, speed-up vs 1 thread", res, m_threads, TARGET_THREADS, 1);
+    target_line("  the stream's own 2-thread speed-up", res, m_threads_stream, 0, 1);
     target_line("train step vs two streams", res, m_step, 0, 0);
     target_line("backward rebuilding (1.x), in cache", res, m_bwd_rebuild, 0, 0);
     target_line("issue-6 rows (options, 3-D, split)", res, m_issue6, 0, 0);
@@ -814,18 +855,20 @@ static void time_case(const bench_case *bc, bench_pool *pool, const options *o, 
     bench_ctx ctx;
     double ns[MAX_FNS];
     timed_fn fns[MAX_FNS];
-    int nfn = 0;
+    int pooled[MAX_FNS] = {0}, nfn = 0;
     bench_ctx_init(&ctx, bc, pool);
     fns[nfn++] = run_kernel;
     fns[nfn++] = run_stream;
     if (bc->kind == KIND_THREADS) {
+        pooled[nfn] = 1;
         fns[nfn++] = run_kernel_threads;
+        pooled[nfn] = 1;
         fns[nfn++] = run_stream_threads;
     }
 #ifdef BENCH_NT
     if (has_nt(bc)) fns[nfn++] = run_stream_nt;
 #endif
-    res->reps_used = time_interleaved(&ctx, fns, nfn, o, ns);
+    res->reps_used = time_interleaved(&ctx, fns, pooled, nfn, o, ns);
     res->ns = ns[0];
     res->stream = ns[1];
     res->nt = has_nt(bc) ? ns[2] : 0;
@@ -880,6 +923,7 @@ static void run_breakdown(const options *o, bench_pool *pool) {
         bench_ctx ctx;
         double ns[MAX_FNS] = {0};
         char shape[48], nt[16] = "-";
+        static const int pooled[MAX_FNS] = {0};
         int used, nfn = 6;
         if (!selected(o, bc) || !(bc->kind == KIND_FWD || bc->kind == KIND_INPLACE || bc->kind == KIND_TENSOR))
             continue;
@@ -888,7 +932,7 @@ static void run_breakdown(const options *o, bench_pool *pool) {
         if (has_nt(bc)) fns[nfn++] = run_stream_nt;
 #endif
         bench_ctx_init(&ctx, bc, pool);
-        used = time_interleaved(&ctx, fns, nfn, o, ns);
+        used = time_interleaved(&ctx, fns, pooled, nfn, o, ns);
         shape_str(&bc->shape, shape, sizeof shape);
         if (nfn > 6) snprintf(nt, sizeof nt, "%8.4f", ns[6]);
         printf("%-14s %-15s %5d %-4s %-14s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8s %8.3f %8.3f %5d\n", bc->name,
