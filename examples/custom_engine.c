@@ -1,25 +1,18 @@
-/* custom_engine.c - calling DropBlock from an inference/training engine.
+/* custom_engine.c - DropBlock as a layer of a C training engine (engine API).
 
-   An engine wants three things from a layer: no allocation in the hot path,
-   buffers it owns, and work it can split across its own threads. This
-   program shows each, and checks every claim it prints (exit 1 if one
-   fails, so ctest runs it as a test):
+   What an engine wants from a layer, shown and checked (exit 1 if a check
+   fails, so ctest runs this as a test):
 
-   1. A layer object that asks dropblock_workspace_size() once, owns the
-      workspace, and calls dropblock_forward_ws() / dropblock_backward_ws()
-      each training step: zero allocations per step.
-   2. One batch split across pthreads with dropblock_count_kept() and
-      dropblock_forward_range() / dropblock_backward_range(). The default
-      batch scale (T / kept) needs the kept count of the WHOLE tensor, so it
-      takes two phases: every thread counts its samples, the counts are
-      summed, then every thread applies. The result equals one
-      dropblock_forward_ws() call bit for bit. Splitting pays only for large
-      tensors: the call is one streaming pass over memory, so on small ones
-      the thread handoff can cost more than it saves (measure yours).
-   3. The 3-D entry point (video, volumes), and that a 2-D call is the 3-D
-      call with depth 1.
+   1. A layer object that owns its stream (its index in the network), its
+      workspace (sized once), and the mask it builds in forward and keeps
+      for backward: one build per training step, no allocation per step.
+   2. The engine's own thread pool: a persistent pthread pool whose
+      parallel_for is handed to the library as a dropblock_executor. Build
+      and apply are cut over (sample, depth, row), so batch 1 splits too.
+   3. The engine's element type and layout: NCHW bf16 activations, no copy.
+   4. Two layers with the same seed, step and shape draw different masks.
 
-   Build: cc -std=c99 -O2 -Iinclude examples/custom_engine.c -lpthread */
+   Build: cc -std=c99 -O2 -Iinclude examples/custom_engine.c -lpthread -lm */
 #define _POSIX_C_SOURCE 200809L
 #define DROPBLOCK_IMPLEMENTATION
 #include "dropblock.h"
@@ -29,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { N = 8, H = 16, W = 16, C = 32, TOTAL = N * H * W * C, THREADS = 3, STEPS = 4 };
+enum { THREADS = 3, N = 1, C = 64, H = 56, W = 56, TOTAL = N * C * H * W };
 
 static int failures = 0;
 
@@ -38,223 +31,221 @@ static void check(int ok, const char *what) {
     failures += !ok;
 }
 
-static void fill_input(float *x, size_t n) {
-    size_t i;
-    for (i = 0; i < n; ++i) x[i] = 1.0f + (float)(i % 7) * 0.25f; /* nonzero: a 0 out means dropped */
+/* ---- the engine's thread pool --------------------------------------------- */
+
+typedef struct pool {
+    pthread_t threads[THREADS - 1];
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    dropblock_task_fn fn;
+    void *task;
+    int parts, next, unfinished, quit;
+} pool;
+
+/* Takes and runs parts until none is left; called with p->mu held. */
+static void pool_drain(pool *p) {
+    while (p->next < p->parts) {
+        int k = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        p->fn(p->task, k, p->parts);
+        pthread_mutex_lock(&p->mu);
+        if (--p->unfinished == 0) pthread_cond_broadcast(&p->done);
+    }
 }
 
-/* ---- 1. a layer that owns its workspace ---------------------------------- */
+static void *pool_worker(void *arg) {
+    pool *p = (pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    while (!p->quit) {
+        pool_drain(p);
+        if (!p->quit) pthread_cond_wait(&p->work, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
 
-typedef struct {
+/* dropblock_executor.parallel_for: every part once, the caller helping. */
+static void pool_parallel_for(void *arg, dropblock_task_fn fn, void *task, int parts) {
+    pool *p = (pool *)arg;
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->task = task;
+    p->parts = parts;
+    p->next = 0;
+    p->unfinished = parts;
+    pthread_cond_broadcast(&p->work);
+    pool_drain(p);
+    while (p->unfinished > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_start(pool *p) {
+    int t;
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (t = 0; t < THREADS - 1; ++t) pthread_create(&p->threads[t], NULL, pool_worker, p);
+}
+
+static void pool_stop(pool *p) {
+    int t;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (t = 0; t < THREADS - 1; ++t) pthread_join(p->threads[t], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+}
+
+/* ---- the layer --------------------------------------------------------------- */
+
+typedef struct dropblock_layer {
     dropblock_config cfg;
-    dropblock_shape shape;
-    void *workspace; /* sized once, reused every step */
+    dropblock_mask mask; /* built by forward, used again by backward */
+    void *workspace;
     size_t workspace_bytes;
 } dropblock_layer;
 
-static int layer_init(dropblock_layer *layer, dropblock_shape shape, int block, float keep_prob,
-                      uint64_t seed) {
-    memset(layer, 0, sizeof *layer);
-    layer->cfg.block_h = block;
-    layer->cfg.keep_prob = keep_prob;
-    layer->cfg.seed = seed;
-    layer->shape = shape;
-    if (dropblock_workspace_size(shape, &layer->workspace_bytes) != DROPBLOCK_OK) return 0;
-    layer->workspace = malloc(layer->workspace_bytes);
-    return layer->workspace != NULL;
+typedef struct apply_task {
+    const dropblock_mask *mask;
+    const dropblock_tensor *in, *out;
+    int backward;
+} apply_task;
+
+static void build_part(void *task, int part, int parts) {
+    (void)dropblock_mask_build((const dropblock_mask *)task, part, parts);
 }
 
-static void layer_free(dropblock_layer *layer) {
-    free(layer->workspace);
-    layer->workspace = NULL;
+static void apply_part(void *task, int part, int parts) {
+    const apply_task *a = (const apply_task *)task;
+    if (a->backward)
+        (void)dropblock_mask_backward(a->mask, a->in, a->out, part, parts);
+    else
+        (void)dropblock_mask_forward(a->mask, a->in, a->out, part, parts);
 }
 
-static void demo_layer(void) {
-    static float x[TOTAL], y[TOTAL], dy[TOTAL], dx[TOTAL];
-    static uint8_t mask[TOTAL];
-    dropblock_shape shape = {N, H, W, C};
-    dropblock_layer layer;
-    uint64_t step;
-    size_t i, agree = 0;
-    int ok = 1;
-    printf("1. layer with a caller-owned workspace\n");
-    if (!layer_init(&layer, shape, 5, 0.9f, 1234)) {
-        check(0, "layer_init");
-        return;
-    }
-    printf("  dropblock_workspace_size(%dx%dx%dx%d) = %zu bytes, allocated once\n", N, H, W, C,
-           layer.workspace_bytes);
-    fill_input(x, TOTAL);
-    for (i = 0; i < TOTAL; ++i) dy[i] = 1.0f;
-    for (step = 0; step < STEPS; ++step) {
-        size_t kept = 0;
-        ok &= dropblock_forward_ws(&layer.cfg, layer.shape, step, x, y, mask, layer.workspace,
-                                   layer.workspace_bytes) == DROPBLOCK_OK &&
-              dropblock_backward_ws(&layer.cfg, layer.shape, step, dy, dx, layer.workspace,
-                                    layer.workspace_bytes) == DROPBLOCK_OK;
-        /* Backward regenerates forward's mask and scale: dx = y / x here. */
-        for (i = 0; i < TOTAL; ++i) {
-            kept += mask[i];
-            agree += (mask[i] ? dx[i] * x[i] == y[i] : dx[i] == 0.0f && y[i] == 0.0f);
-        }
-        printf("  step %d: kept %5.2f%%, scale %.4f\n", (int)step, 100.0 * (double)kept / TOTAL,
-               kept ? (double)TOTAL / (double)kept : 0.0);
-    }
-    check(ok && agree == STEPS * (size_t)TOTAL, "every step: backward_ws used exactly forward_ws's mask and scale");
-    layer_free(&layer);
+static int layer_init(dropblock_layer *l, uint64_t index, float keep_prob, const dropblock_tensor *like) {
+    l->cfg = dropblock_config_default();
+    l->cfg.keep_prob = keep_prob;
+    l->cfg.seed = 2026;
+    l->cfg.stream = index; /* layers sharing seed, step and shape still differ */
+    if (dropblock_mask_workspace_size(like, &l->workspace_bytes) != DROPBLOCK_OK) return 0;
+    l->workspace = malloc(l->workspace_bytes);
+    return l->workspace != NULL;
 }
 
-/* ---- 2. one batch across threads ------------------------------------------ */
-
-typedef struct {
-    const dropblock_config *cfg;
-    dropblock_shape shape;
-    uint64_t step;
-    int n_begin, n_end;  /* this thread's samples                       */
-    void *workspace;     /* sized for n_end - n_begin samples            */
-    size_t workspace_bytes;
-    uint64_t kept;       /* phase 1 result                               */
-    uint64_t total_kept; /* phase 2 input: the sum over all threads      */
-    const float *x, *dy;
-    float *y, *dx;
-    uint8_t *mask;
-    dropblock_status status;
-} slice;
-
-static void *count_phase(void *arg) {
-    slice *s = arg;
-    s->status = dropblock_count_kept(s->cfg, s->shape, s->step, s->n_begin, s->n_end, s->workspace,
-                                     s->workspace_bytes, &s->kept);
-    return NULL;
+/* Training forward: draws this step's mask (in parts on the pool), applies
+   it, and keeps it for backward. */
+static dropblock_status layer_forward(dropblock_layer *l, uint64_t step, const dropblock_tensor *x,
+                                      const dropblock_tensor *y, const dropblock_executor *ex) {
+    apply_task a;
+    dropblock_status st = dropblock_mask_init(&l->mask, &l->cfg, step, x, l->workspace, l->workspace_bytes);
+    if (st != DROPBLOCK_OK) return st;
+    ex->parallel_for(ex->pool, build_part, &l->mask, ex->parts);
+    a.mask = &l->mask;
+    a.in = x;
+    a.out = y;
+    a.backward = 0;
+    ex->parallel_for(ex->pool, apply_part, &a, ex->parts);
+    return DROPBLOCK_OK;
 }
 
-/* Forward and backward of this slice; both need the whole tensor's count. */
-static void *apply_phase(void *arg) {
-    slice *s = arg;
-    s->status = dropblock_forward_range(s->cfg, s->shape, s->step, s->n_begin, s->n_end, s->total_kept, s->x,
-                                        s->y, s->mask, s->workspace, s->workspace_bytes);
-    if (s->status == DROPBLOCK_OK)
-        s->status = dropblock_backward_range(s->cfg, s->shape, s->step, s->n_begin, s->n_end, s->total_kept,
-                                             s->dy, s->dx, s->workspace, s->workspace_bytes);
-    return NULL;
+/* Backward from the kept mask: no second build. */
+static void layer_backward(const dropblock_layer *l, const dropblock_tensor *dy, const dropblock_tensor *dx,
+                           const dropblock_executor *ex) {
+    apply_task a;
+    a.mask = &l->mask;
+    a.in = dy;
+    a.out = dx;
+    a.backward = 1;
+    ex->parallel_for(ex->pool, apply_part, &a, ex->parts);
 }
 
-/* Runs fn on every slice in its own thread and waits for all: the join is
-   the barrier between the two phases. */
-static int run_threads(void *(*fn)(void *), slice *slices) {
-    pthread_t tid[THREADS];
-    int t, ok = 1;
-    for (t = 0; t < THREADS; ++t)
-        if (pthread_create(&tid[t], NULL, fn, &slices[t]) != 0) return 0;
-    for (t = 0; t < THREADS; ++t) {
-        pthread_join(tid[t], NULL);
-        ok &= slices[t].status == DROPBLOCK_OK;
-    }
-    return ok;
+/* ---- bf16 as the engine stores it ------------------------------------------- */
+
+static uint16_t bf16_of(float f) { /* round to nearest even; the inputs here are finite */
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
 }
 
-static void demo_threads(void) {
-    static float x[TOTAL], dy[TOTAL], y1[TOTAL], dx1[TOTAL], yt[TOTAL], dxt[TOTAL];
-    static uint8_t m1[TOTAL], mt[TOTAL];
-    dropblock_config cfg = {0};
-    dropblock_shape shape = {N, H, W, C};
-    slice slices[THREADS];
-    uint64_t total = 0;
-    size_t bytes, i;
-    void *ws;
-    int t, ok;
-    printf("2. one batch of %d samples split over %d threads (scale: batch)\n", N, THREADS);
-    cfg.keep_prob = 0.85f;
-    cfg.block_h = 3;
-    cfg.seed = 99;
-    fill_input(x, TOTAL);
-    for (i = 0; i < TOTAL; ++i) dy[i] = (float)(i % 5) - 2.0f;
-
-    /* Reference: the whole batch in one call. */
-    ok = dropblock_workspace_size(shape, &bytes) == DROPBLOCK_OK && (ws = malloc(bytes)) != NULL;
-    if (!ok) {
-        check(0, "reference workspace");
-        return;
-    }
-    ok = dropblock_forward_ws(&cfg, shape, 7, x, y1, m1, ws, bytes) == DROPBLOCK_OK &&
-         dropblock_backward_ws(&cfg, shape, 7, dy, dx1, ws, bytes) == DROPBLOCK_OK;
-    free(ws);
-    check(ok, "single-call reference");
-
-    /* Uneven split on purpose (2 + 3 + 3 samples): any split is exact. */
-    for (t = 0; t < THREADS; ++t) {
-        slice *s = &slices[t];
-        dropblock_shape part = shape;
-        memset(s, 0, sizeof *s);
-        s->cfg = &cfg; s->shape = shape; s->step = 7;
-        s->n_begin = N * t / THREADS;
-        s->n_end = N * (t + 1) / THREADS;
-        s->x = x; s->y = yt; s->dy = dy; s->dx = dxt; s->mask = mt;
-        part.n = s->n_end - s->n_begin;
-        ok = dropblock_workspace_size(part, &s->workspace_bytes) == DROPBLOCK_OK &&
-             (s->workspace = malloc(s->workspace_bytes)) != NULL;
-        if (!ok) {
-            check(0, "slice workspace");
-            while (t-- > 0) free(slices[t].workspace);
-            return;
-        }
-    }
-    ok = run_threads(count_phase, slices);
-    for (t = 0; t < THREADS; ++t) {
-        printf("  thread %d: samples [%d, %d) kept %llu\n", t, slices[t].n_begin, slices[t].n_end,
-               (unsigned long long)slices[t].kept);
-        total += slices[t].kept;
-    }
-    /* Other scale modes ignore total_kept, so they can skip phase 1. */
-    for (t = 0; t < THREADS; ++t) slices[t].total_kept = total;
-    ok = ok && run_threads(apply_phase, slices);
-    for (t = 0; t < THREADS; ++t) free(slices[t].workspace);
-    printf("  total kept %llu of %d\n", (unsigned long long)total, TOTAL);
-    check(ok, "count_kept, forward_range and backward_range succeeded");
-    check(memcmp(y1, yt, sizeof y1) == 0, "threaded forward output == single call, bit for bit");
-    check(memcmp(m1, mt, sizeof m1) == 0, "threaded keep_mask == single call");
-    check(memcmp(dx1, dxt, sizeof dx1) == 0, "threaded backward output == single call, bit for bit");
-}
-
-/* ---- 3. 3-D ---------------------------------------------------------------- */
-
-static void demo_3d(void) {
-    enum { D = 6, TOTAL3 = 2 * D * H * W * 4 };
-    static float x[TOTAL3], y[TOTAL3], y2d[TOTAL3];
-    static uint8_t mask[TOTAL3];
-    dropblock_config cfg = {0};
-    dropblock_shape3d clip = {2, D, H, W, 4};  /* NDHWC: 2 clips of 6 frames */
-    dropblock_shape3d flat = {2, 1, H, W, 4};  /* depth 1 ...                */
-    dropblock_shape plain = {2, H, W, 4};      /* ... is the 2-D call        */
-    size_t bytes, kept = 0, i;
-    void *ws;
-    int ok;
-    printf("3. 3-D DropBlock on 2 clips of %d frames, %dx%d, 4 channels, block 3x3x3\n", D, H, W);
-    cfg.keep_prob = 0.9f;
-    cfg.block_h = 3; /* block_w and block_d 0: same as block_h */
-    cfg.seed = 5;
-    fill_input(x, TOTAL3);
-    /* The 3-D workspace covers the smaller tensors of the 2-D comparison too. */
-    ok = dropblock_workspace_size3d(clip, &bytes) == DROPBLOCK_OK && (ws = malloc(bytes)) != NULL;
-    if (!ok) {
-        check(0, "3-D workspace");
-        return;
-    }
-    ok = dropblock_forward3d(&cfg, clip, 0, x, y, mask, ws, bytes) == DROPBLOCK_OK;
-    for (i = 0; i < TOTAL3; ++i) kept += mask[i];
-    printf("  kept %.2f%% (target about 90%%: blocks overlap, so a little more is kept)\n",
-           100.0 * (double)kept / TOTAL3);
-    check(ok, "dropblock_forward3d");
-    ok = dropblock_forward3d(&cfg, flat, 0, x, y, NULL, ws, bytes) == DROPBLOCK_OK &&
-         dropblock_forward_ws(&cfg, plain, 0, x, y2d, NULL, ws, bytes) == DROPBLOCK_OK;
-    check(ok && memcmp(y, y2d, sizeof(float) * 2 * H * W * 4) == 0, "3-D call with depth 1 == 2-D call");
-    free(ws);
+static float float_of(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
 int main(void) {
-    demo_layer();
-    demo_threads();
-    demo_3d();
+    static uint16_t x[TOTAL], y[TOTAL], y1[TOTAL], other[TOTAL], dy[TOTAL], dx[TOTAL];
+    static float xf[TOTAL], yf[TOTAL];
+    dropblock_tensor tx = dropblock_tensor_nchw(x, DROPBLOCK_BF16, N, C, H, W);
+    dropblock_tensor ty = dropblock_tensor_nchw(y, DROPBLOCK_BF16, N, C, H, W);
+    dropblock_tensor ty1 = dropblock_tensor_nchw(y1, DROPBLOCK_BF16, N, C, H, W);
+    dropblock_tensor tother = dropblock_tensor_nchw(other, DROPBLOCK_BF16, N, C, H, W);
+    dropblock_tensor tdy = dropblock_tensor_nchw(dy, DROPBLOCK_BF16, N, C, H, W);
+    dropblock_tensor tdx = dropblock_tensor_nchw(dx, DROPBLOCK_BF16, N, C, H, W);
+    dropblock_tensor txf = dropblock_tensor_nchw(xf, DROPBLOCK_F32, N, C, H, W);
+    dropblock_tensor tyf = dropblock_tensor_nchw(yf, DROPBLOCK_F32, N, C, H, W);
+    dropblock_layer layer0, layer1;
+    dropblock_executor ex;
+    dropblock_stats st;
+    pool p;
+    size_t i, zeros_fwd = 0, same_zeros = 1, grads_ok = 1, rounded = 1, differ = 0;
+    const uint64_t step = 100;
+    double expect;
+
+    for (i = 0; i < TOTAL; ++i) {
+        xf[i] = 1.0f + (float)(i % 13) * 0.125f; /* exact in bf16, never 0: a 0 out means dropped */
+        x[i] = bf16_of(xf[i]);
+        dy[i] = bf16_of(0.5f + (float)(i % 5) * 0.25f);
+    }
+    pool_start(&p);
+    ex.parallel_for = pool_parallel_for;
+    ex.pool = &p;
+    ex.parts = 8; /* more parts than threads: the pool balances them */
+
+    printf("a DropBlock layer on a %d-thread pool, NCHW bf16 %dx%dx%dx%d (batch 1):\n", THREADS, N, C, H, W);
+    if (!layer_init(&layer0, 0, 0.9f, &tx) || !layer_init(&layer1, 1, 0.9f, &tx)) return 1;
+    check(layer_forward(&layer0, step, &tx, &ty, &ex) == DROPBLOCK_OK, "forward on the pool");
+    (void)dropblock_mask_stats(&layer0.mask, &st);
+    check(dropblock_forward_tensor(&layer0.cfg, step, &tx, &ty1, NULL, 0, NULL, NULL) == DROPBLOCK_OK &&
+              memcmp(y, y1, sizeof y) == 0,
+          "8 parts on 3 threads = one call on this thread, bit for bit");
+
+    layer_backward(&layer0, &tdy, &tdx, &ex);
+    for (i = 0; i < TOTAL; ++i) {
+        int dropped = y[i] == 0;
+        zeros_fwd += (size_t)dropped;
+        if (dropped != (dx[i] == 0)) same_zeros = 0;
+        if (!dropped && dx[i] != bf16_of(float_of(dy[i]) * (float)st.scale)) grads_ok = 0;
+    }
+    check(same_zeros, "backward from the kept mask zeroes exactly what forward zeroed");
+    check(grads_ok, "backward: dx = R(s * dy) where kept, s = the forward's scale");
+
+    /* bf16 is the float result rounded once: the same mask on a float copy */
+    check(dropblock_forward_tensor(&layer0.cfg, step, &txf, &tyf, NULL, 0, &ex, NULL) == DROPBLOCK_OK,
+          "the same layer on a float copy");
+    for (i = 0; i < TOTAL; ++i)
+        if (y[i] != bf16_of(yf[i])) rounded = 0;
+    check(rounded, "bf16 output = the float output rounded to bf16");
+
+    expect = 1.0 - dropblock_expected_keep(st.gamma, 7, 7, H, W, 0);
+    printf("  dropped %.4f of the tensor (expected %.4f), scale %.4f\n", (double)zeros_fwd / TOTAL, expect, st.scale);
+    check((double)zeros_fwd / TOTAL > expect - 0.03 && (double)zeros_fwd / TOTAL < expect + 0.03,
+          "dropped fraction within 0.03 of its expectation");
+    check(st.kept == TOTAL - zeros_fwd && st.total == TOTAL, "stats count what forward kept");
+
+    check(layer_forward(&layer1, step, &tx, &tother, &ex) == DROPBLOCK_OK, "a second layer, stream 1");
+    for (i = 0; i < TOTAL; ++i) differ += (size_t)((other[i] == 0) != (y[i] == 0));
+    check(differ > TOTAL / 20, "same seed, step and shape, other stream: another mask");
+
+    pool_stop(&p);
+    free(layer0.workspace);
+    free(layer1.workspace);
     printf("%s\n", failures ? "FAILED" : "all checks passed");
     return failures ? 1 : 0;
 }
