@@ -38,7 +38,7 @@
    not fit the 32 MB last-level cache: the floor is DRAM. */
 #define OOC_BYTES 100000000.0
 
-#define MAX_FNS 7
+#define MAX_FNS 8
 #define THREADS 2
 
 typedef enum bench_kind {
@@ -316,7 +316,7 @@ typedef union pun32 {
 
 /* The header's rounding: widen exactly, one float multiply, round to
    nearest even; a NaN is only made quiet. Branch-free so it vectorises. */
-static void stream_bf16(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
+static inline __attribute__((always_inline)) void bf16_loop(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
     const float s = 1.0f / KEEP_PROB;
     size_t i;
     for (i = i0; i < i1; ++i) {
@@ -326,6 +326,25 @@ static void stream_bf16(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
         p.f *= s;
         y[i] = (uint16_t)(((h | 0x40u) & nan) | (((p.u + 0x7FFFu + ((p.u >> 16) & 1u)) >> 16) & ~nan));
     }
+}
+
+#if defined(__x86_64__)
+/* The same loop in 256-bit vectors where the CPU has AVX2: the kernel picks
+   its widest vectors at run time, so its floor should too (this loop is
+   compute-bound in SSE2, unlike the F32 one). */
+__attribute__((target("avx2"))) static void stream_bf16_avx2(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
+    bf16_loop(x, y, i0, i1);
+}
+#endif
+
+static void stream_bf16(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2")) {
+        stream_bf16_avx2(x, y, i0, i1);
+        return;
+    }
+#endif
+    bf16_loop(x, y, i0, i1);
 }
 
 #ifdef DROPBLOCK__F16C
@@ -404,12 +423,15 @@ static dropblock_status run_stream_nt(bench_ctx *ctx, uint64_t step) {
 
 /* ---- the kernels --------------------------------------------------------- */
 
-static dropblock_status mask_step(bench_ctx *ctx, uint64_t step) {
+/* Through the mask object: init, build, forward (in place for the in-place
+   rows) and, for the train step, backward. */
+static dropblock_status mask_calls(bench_ctx *ctx, uint64_t step, int backward) {
     dropblock_mask m;
+    const dropblock_tensor *y = ctx->bc->kind == KIND_INPLACE ? &ctx->tx : &ctx->ty;
     dropblock_status st = dropblock_mask_init(&m, &ctx->cfg, step, &ctx->tx, ctx->ws, ctx->ws_bytes);
     if (st == DROPBLOCK_OK) st = dropblock_mask_build(&m, 0, 1);
-    if (st == DROPBLOCK_OK) st = dropblock_mask_forward(&m, &ctx->tx, &ctx->ty, 0, 1);
-    if (st == DROPBLOCK_OK) st = dropblock_mask_backward(&m, &ctx->tg, &ctx->tgx, 0, 1);
+    if (st == DROPBLOCK_OK) st = dropblock_mask_forward(&m, &ctx->tx, y, 0, 1);
+    if (st == DROPBLOCK_OK && backward) st = dropblock_mask_backward(&m, &ctx->tg, &ctx->tgx, 0, 1);
     return st;
 }
 
@@ -441,7 +463,7 @@ __attribute__((noinline)) static dropblock_status run_kernel(bench_ctx *ctx, uin
     case KIND_THREADS:
         return dropblock_forward_tensor(cfg, step, &ctx->tx, &ctx->ty, ctx->ws, ctx->ws_bytes, NULL, NULL);
     case KIND_BWD_KEPT: return dropblock_mask_backward(&ctx->kept, &ctx->tx, &ctx->ty, 0, 1);
-    case KIND_STEP: return mask_step(ctx, step);
+    case KIND_STEP: return mask_calls(ctx, step, 1);
     default: return dropblock_forward_ws(cfg, sh, step, x, y, NULL, ctx->ws, ctx->ws_bytes);
     }
 }
@@ -469,6 +491,11 @@ static dropblock_status run_mask(bench_ctx *ctx, uint64_t step) { return build_w
 static dropblock_status run_draw(bench_ctx *ctx, uint64_t step) {
     return build_with(ctx, step, KEEP_PROB_DRAW_ONLY);
 }
+
+/* Forward through the mask object in one timed call: against `forward`
+   it shows what the entry point adds, against mask + apply what running
+   the two phases back to back costs. */
+static dropblock_status run_mask_forward(bench_ctx *ctx, uint64_t step) { return mask_calls(ctx, step, 0); }
 
 /* Apply alone: the mask built once, in place for the in-place rows. */
 static dropblock_status run_apply(bench_ctx *ctx, uint64_t step) {
@@ -914,17 +941,19 @@ static void run_main(const options *o, bench_pool *pool) {
 static void run_breakdown(const options *o, bench_pool *pool) {
     size_t i;
     printf("\nbreakdown (ns/elem, medians; mask = init + build, apply = mask_forward on a built mask)\n");
-    printf("%-14s %-15s %5s %-4s %-14s %8s %8s %8s %8s %8s %8s %8s %8s %8s %5s\n", "case", "shape(NxHxWxC)", "block",
-           "type", "flags", "forward", "mask", "draw", "apply", "copy", "stream", "nt", "mask/str", "apl/str", "reps");
+    printf("%-14s %-15s %5s %-4s %-14s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %5s\n", "case", "shape(NxHxWxC)",
+           "block", "type", "flags", "forward", "mask", "draw", "apply", "copy", "stream", "nt", "mask/str", "apl/str",
+           "m-obj", "reps");
     for (i = 0; i < NCASES; ++i) {
         const bench_case *bc = &CASES[i];
-        static const timed_fn base[6] = {run_kernel, run_mask, run_draw, run_apply, run_copy, run_stream};
+        static const timed_fn base[7] = {run_kernel, run_mask, run_draw, run_apply, run_copy, run_stream,
+                                         run_mask_forward};
         timed_fn fns[MAX_FNS];
         bench_ctx ctx;
         double ns[MAX_FNS] = {0};
         char shape[48], nt[16] = "-";
         static const int pooled[MAX_FNS] = {0};
-        int used, nfn = 6;
+        int used, nfn = 7;
         if (!selected(o, bc) || !(bc->kind == KIND_FWD || bc->kind == KIND_INPLACE || bc->kind == KIND_TENSOR))
             continue;
         memcpy(fns, base, sizeof base);
@@ -934,10 +963,10 @@ static void run_breakdown(const options *o, bench_pool *pool) {
         bench_ctx_init(&ctx, bc, pool);
         used = time_interleaved(&ctx, fns, pooled, nfn, o, ns);
         shape_str(&bc->shape, shape, sizeof shape);
-        if (nfn > 6) snprintf(nt, sizeof nt, "%8.4f", ns[6]);
-        printf("%-14s %-15s %5d %-4s %-14s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8s %8.3f %8.3f %5d\n", bc->name,
-               shape, bc->block, DTYPE_NAMES[bc->dtype], flags_name(bc->flags), ns[0], ns[1], ns[2], ns[3], ns[4],
-               ns[5], nt, ns[1] / ns[5], ns[3] / ns[5], used);
+        if (nfn > 7) snprintf(nt, sizeof nt, "%8.4f", ns[7]);
+        printf("%-14s %-15s %5d %-4s %-14s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8s %8.3f %8.3f %8.4f %5d\n",
+               bc->name, shape, bc->block, DTYPE_NAMES[bc->dtype], flags_name(bc->flags), ns[0], ns[1], ns[2], ns[3],
+               ns[4], ns[5], nt, ns[1] / ns[5], ns[3] / ns[5], ns[6], used);
         fflush(stdout);
         bench_ctx_free(&ctx);
     }
