@@ -66,6 +66,9 @@
                                       same bits.
        DROPBLOCK_NO_AVX512            undefined; define it to leave out the
                                       AVX-512 paths only
+       DROPBLOCK_STREAM_BYTES         48 MiB: outputs at least this large
+                                      (y != x) are written with non-temporal
+                                      stores on the AVX-512 path
        DROPBLOCK_API                  extern (static under DROPBLOCK_STATIC);
                                       define it for other linkage
 
@@ -645,10 +648,11 @@ DROPBLOCK_API dropblock_status dropblock_tensor_from_dlpack(const DLTensor *t, d
 #endif
 #endif
 
-#if defined(__cplusplus) || defined(_MSC_VER)
-#define DROPBLOCK__RESTRICT __restrict
-#else
-#define DROPBLOCK__RESTRICT restrict
+/* Outputs of at least this many bytes (y != x) are written with
+   non-temporal stores on the AVX-512 path: they would only evict the
+   caches. */
+#ifndef DROPBLOCK_STREAM_BYTES
+#define DROPBLOCK_STREAM_BYTES (48u << 20)
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -1523,6 +1527,10 @@ DROPBLOCK__INTERNAL void dropblock__paint_spans(const dropblock__geom *g, uint64
    cover: one chunk is 4096 seeds, on the stack. */
 #define DROPBLOCK__CHUNK 64u
 
+/* A build works through its bands in pieces of about this many words
+   (256 KiB): small enough to stay in a core's L2 cache. */
+#define DROPBLOCK__PIECE_WORDS 32768u
+
 /* Builds bands [b0, b1) of a mask whose window starts at map sample m_first
    of the logical batch. Every seed row that covers one of their rows is
    drawn and ORed into those of its rows that are in the bands, so the
@@ -1667,6 +1675,7 @@ typedef struct dropblock__op {
     int copy;      /* s is exactly 1: kept elements are bit copies */
     int f16c;      /* the CPU has F16C */
     int avx512;    /* the CPU has AVX-512F */
+    int stream;    /* non-temporal stores (AVX-512 F32 and F64) */
 } dropblock__op;
 
 /* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for k < len <= 64.
@@ -1704,27 +1713,37 @@ DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w,
 }
 
 #ifdef DROPBLOCK__AVX512
-/* 64 F32 or 32 F64 elements with AVX-512: the mask bits are the lanes'
-   write masks, zeroing the dropped ones; the same IEEE products. */
+/* 64 F32 or F64 elements with AVX-512: the mask bits are the lanes' write
+   masks, zeroing the dropped ones; the same IEEE products.
+   stream: non-temporal stores where y is 64-byte aligned (outputs far
+   larger than the caches, see DROPBLOCK_STREAM_BYTES). */
 __attribute__((target("avx512f"))) static void dropblock__f32_64_avx512(const float *x, float *y, uint64_t w, float s,
-                                                                       int copy) {
+                                                                       int copy, int stream) {
     const __m512 vs = _mm512_set1_ps(s);
     unsigned q;
     for (q = 0; q < 4; ++q) {
         const __mmask16 m = (__mmask16)(w >> (16 * q));
         const __m512 v = _mm512_loadu_ps(x + 16 * q);
-        _mm512_storeu_ps(y + 16 * q, copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs));
+        const __m512 r = copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs);
+        if (stream && !((uintptr_t)(y + 16 * q) & 63))
+            _mm512_stream_ps(y + 16 * q, r);
+        else
+            _mm512_storeu_ps(y + 16 * q, r);
     }
 }
 
 __attribute__((target("avx512f"))) static void dropblock__f64_64_avx512(const double *x, double *y, uint64_t w,
-                                                                       double s, int copy) {
+                                                                       double s, int copy, int stream) {
     const __m512d vs = _mm512_set1_pd(s);
     unsigned q;
     for (q = 0; q < 8; ++q) {
         const __mmask8 m = (__mmask8)(w >> (8 * q));
         const __m512d v = _mm512_loadu_pd(x + 8 * q);
-        _mm512_storeu_pd(y + 8 * q, copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs));
+        const __m512d r = copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs);
+        if (stream && !((uintptr_t)(y + 8 * q) & 63))
+            _mm512_stream_pd(y + 8 * q, r);
+        else
+            _mm512_storeu_pd(y + 8 * q, r);
     }
 }
 
@@ -1785,7 +1804,7 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
     case DROPBLOCK_F32:
 #ifdef DROPBLOCK__AVX512
         if (len == 64 && op->avx512) {
-            dropblock__f32_64_avx512((const float *)x, (float *)y, w, op->s, op->copy);
+            dropblock__f32_64_avx512((const float *)x, (float *)y, w, op->s, op->copy, op->stream);
             return;
         }
 #endif
@@ -1797,7 +1816,7 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
     case DROPBLOCK_F64:
 #ifdef DROPBLOCK__AVX512
         if (len == 64 && op->avx512) {
-            dropblock__f64_64_avx512((const double *)x, (double *)y, w, op->s64, op->copy);
+            dropblock__f64_64_avx512((const double *)x, (double *)y, w, op->s64, op->copy, op->stream);
             return;
         }
 #endif
@@ -1826,10 +1845,13 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
             return;
         }
 #endif
+        if (op->copy) { /* a branch-free loop the compiler vectorises */
+            for (k = 0; k < len; ++k) yh[k] = (uint16_t)(xh[k] & (0u - (unsigned)((w >> k) & 1u)));
+            return;
+        }
         for (k = 0; k < len; ++k) {
-            uint16_t v = op->copy ? xh[k]
-                         : op->kind == DROPBLOCK_F16 ? dropblock__half_scaled(xh[k], op->s)
-                                                     : dropblock__bf16_scaled(xh[k], op->s);
+            uint16_t v = op->kind == DROPBLOCK_F16 ? dropblock__half_scaled(xh[k], op->s)
+                                                   : dropblock__bf16_scaled(xh[k], op->s);
             yh[k] = (uint16_t)(v & (0u - (unsigned)((w >> k) & 1u)));
         }
         return;
@@ -2285,6 +2307,8 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
     op.es = dropblock__dtype_size(kind);
     op.f16c = m->f16c_;
     op.avx512 = m->avx512_;
+    /* an output far larger than the caches, not read back soon: bypass them */
+    op.stream = x->data != y->data && (double)g.total * (double)op.es >= (double)DROPBLOCK_STREAM_BYTES;
     /* strides of size-1 axes do not matter: pick ones that the row kernels'
        contiguous cases recognise */
     xc = g.c == 1 ? 1 : x->stride_c;
@@ -2324,6 +2348,9 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
                                      yw, yc);
         }
     }
+#ifdef DROPBLOCK__AVX512
+    if (op.stream && op.avx512) _mm_sfence(); /* the part's streamed stores are visible when it returns */
+#endif
 }
 
 /* mask_forward and mask_backward: checks, then one part. */
@@ -2604,15 +2631,24 @@ DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const drop
 
 DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int part, int parts) {
     dropblock__geom g;
-    size_t b0, b1;
+    size_t b0, b1, b, piece;
     dropblock_status st;
     if (!m) return DROPBLOCK_ERR_NULL;
     st = dropblock__check_part(part, parts);
     if (st != DROPBLOCK_OK || !m->t_) return st;
     dropblock__mask_geom(m, &g);
     dropblock__cut(g.bands, part, parts, &b0, &b1);
-    dropblock__build_bands(&g, m->key_, m->t_, (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_,
-                           b0, b1, m->rows_, m->counts_);
+    /* in pieces of about DROPBLOCK__PIECE_WORDS, so that zeroing, painting
+       and finishing a piece stay in the core's cache; a seed row over a
+       piece boundary is drawn by both pieces, hence pieces of 8 blocks'
+       height at least */
+    piece = DROPBLOCK__PIECE_WORDS / g.band_words;
+    if (piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
+    if (piece == 0) piece = 1;
+    for (b = b0; b < b1; b += piece)
+        dropblock__build_bands(&g, m->key_, m->t_,
+                               (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_, b,
+                               b1 - b < piece ? b1 : b + piece, m->rows_, m->counts_);
     return DROPBLOCK_OK;
 }
 
