@@ -482,7 +482,7 @@ static dropblock_status build_with(bench_ctx *ctx, uint64_t step, float keep_pro
     st = dropblock_mask_init(&m, &cfg, step, &ctx->tx, ctx->ws, ctx->ws_bytes);
     if (st == DROPBLOCK_OK) st = dropblock_mask_build(&m, 0, 1);
     if (st == DROPBLOCK_OK) st = dropblock_mask_stats(&m, &stats);
-    ctx->sink += stats.kept;
+    if (st == DROPBLOCK_OK) ctx->sink += stats.kept;
     return st;
 }
 
