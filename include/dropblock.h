@@ -746,21 +746,26 @@ typedef struct dropblock__geom {
     size_t sample, total;          /* elements per sample, in the window       */
     size_t rows, row_bits;         /* mask rows (nm * d * h), bits per row      */
     size_t band_rows, bands, band_words; /* rows per band, bands, words each */
+    size_t mask_words;             /* the bands' words (the last band shorter) */
     int cmajor;                    /* channel-major rows (cm > 1 and w > 1)    */
 } dropblock__geom;
 
 #define DROPBLOCK__BAND_BITS 4096u
 
-/* The bands of `rows` rows of row_bits bits each; 0 if their size
-   overflows. */
+/* The bands of `rows` rows of row_bits bits each: rows per band, bands,
+   words per band and in all (the last band holds only its own rows); 0 if
+   their size overflows. */
 DROPBLOCK__INTERNAL int dropblock__bands(size_t rows, size_t row_bits, size_t *band_rows, size_t *bands,
-                                         size_t *band_words) {
-    size_t br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1, bits;
+                                         size_t *band_words, size_t *words) {
+    size_t br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1, bits, last;
     if (br > rows) br = rows;
     if (!dropblock__mul_ok(br, row_bits, &bits) || bits > (size_t)-1 - 63) return 0;
     *band_rows = br;
     *bands = rows / br + (rows % br != 0);
     *band_words = (bits + 63) / 64;
+    last = (rows - (*bands - 1) * br) * row_bits; /* <= bits */
+    if (!dropblock__mul_ok(*bands - 1, *band_words, words) || *words > (size_t)-1 - (last + 63) / 64) return 0;
+    *words += (last + 63) / 64;
     return 1;
 }
 
@@ -802,12 +807,14 @@ DROPBLOCK__INTERNAL int dropblock__blocks_ok(int block_d, int block_h, int block
     return block_h >= 1 && block_w >= 0 && block_d >= 0;
 }
 
-DROPBLOCK__INTERNAL dropblock_status dropblock__check_config(const dropblock_config *cfg) {
+/* Checks a config; cfg->layout only for the 1.x calls (the tensor API
+   takes the layout from the strides and ignores it, whatever its value). */
+DROPBLOCK__INTERNAL dropblock_status dropblock__check_config(const dropblock_config *cfg, int with_layout) {
     if (!dropblock__unit_float(cfg->keep_prob)) return DROPBLOCK_ERR_KEEP_PROB;
     if (!dropblock__blocks_ok(cfg->block_d, cfg->block_h, cfg->block_w)) return DROPBLOCK_ERR_BLOCK;
     if (cfg->flags & ~(unsigned)DROPBLOCK__KNOWN_FLAGS) return DROPBLOCK_ERR_FLAGS;
     if ((unsigned)cfg->scale > (unsigned)DROPBLOCK_SCALE_NONE) return DROPBLOCK_ERR_SCALE;
-    if ((unsigned)cfg->layout > (unsigned)DROPBLOCK_NCHW) return DROPBLOCK_ERR_LAYOUT;
+    if (with_layout && (unsigned)cfg->layout > (unsigned)DROPBLOCK_NCHW) return DROPBLOCK_ERR_LAYOUT;
     return DROPBLOCK_OK;
 }
 
@@ -846,7 +853,8 @@ DROPBLOCK__INTERNAL void dropblock__geometry(const dropblock_config *cfg, const 
     g->cm = (cfg->flags & DROPBLOCK_SHARE_CHANNELS) ? 1 : g->c;
     g->rows = g->nm * g->d * g->h;
     g->row_bits = g->w * g->cm;
-    (void)dropblock__bands(g->rows, g->row_bits, &g->band_rows, &g->bands, &g->band_words); /* checked at setup */
+    (void)dropblock__bands(g->rows, g->row_bits, &g->band_rows, &g->bands, &g->band_words,
+                           &g->mask_words); /* checked at setup */
     g->cmajor = 0;
 }
 
@@ -1543,7 +1551,8 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
     dropblock__draw dr;
     if (b0 >= b1) return;
     dropblock__draw_init(&dr, key, t);
-    memset(rows + b0 * g->band_words, 0, (b1 - b0) * g->band_words * sizeof(uint64_t));
+    memset(rows + b0 * g->band_words, 0,
+           ((b1 == g->bands ? g->mask_words : b1 * g->band_words) - b0 * g->band_words) * sizeof(uint64_t));
     for (mn = r0 / plane; mn * plane < r1; ++mn) {
         /* the part's rows of map sample mn: q0 .. q1-1 as z*H + i */
         size_t q0 = (r0 > mn * plane ? r0 - mn * plane : 0), q1 = (r1 - mn * plane < plane ? r1 - mn * plane : plane);
@@ -2119,7 +2128,7 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
 
 /* ---- the mask object ---------------------------------------------------------
    Workspace: 64-byte aligned, one kept count per band, then the bands
-   (band_words words each), then one zero word. */
+   (band_words words each, the last one shorter), then one zero word. */
 
 #ifdef DROPBLOCK__F16C
 DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
@@ -2136,9 +2145,9 @@ DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
     for (k = 0; k < 4; ++k) {
         size_t rows = (size_t)(k & 1 ? 1 : dims[0]) * (size_t)dims[1] * (size_t)dims[2]; /* <= the element count */
         size_t br, bands, bw, words, bytes;
-        if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw) ||
-            !dropblock__mul_ok(bands, bw + 1, &words) || words > (size_t)-1 / sizeof(uint64_t) - 1 ||
-            (bytes = (words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
+        if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw, &words) ||
+            words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
+            (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
             return 0;
         if (bytes + 63 > most) most = bytes + 63;
     }
@@ -2175,7 +2184,7 @@ DROPBLOCK__INTERNAL size_t dropblock__mask_ws_bytes(const dropblock_mask *m) {
 DROPBLOCK__INTERNAL dropblock_status dropblock__mask_setup(dropblock_mask *m, const dropblock_config *cfg,
                                                            uint64_t step, const int dims[5], int64_t n_offset) {
     size_t total;
-    dropblock_status st = dropblock__check_config(cfg);
+    dropblock_status st = dropblock__check_config(cfg, 0);
     if (st == DROPBLOCK_OK) st = dropblock__count(dims, 1, &total);
     if (st != DROPBLOCK_OK) return st;
     if (n_offset < 0) return DROPBLOCK_ERR_SHAPE;
@@ -2228,12 +2237,12 @@ DROPBLOCK__INTERNAL void dropblock__mask_bind(dropblock_mask *m, const dropblock
     uint64_t *w = (uint64_t *)(void *)(p + (64 - p % 64) % 64);
     m->counts_ = w;
     m->rows_ = w + g->bands;
-    m->rows_[g->bands * g->band_words] = 0;
+    m->rows_[g->mask_words] = 0;
 }
 
 /* The bytes a bound mask's workspace spans (for the overlap checks). */
 DROPBLOCK__INTERNAL size_t dropblock__mask_span(const dropblock_mask *m, const dropblock__geom *g) {
-    return m->rows_ ? (g->bands * (g->band_words + 1) + 1) * sizeof(uint64_t) : 0;
+    return m->rows_ ? (g->bands + g->mask_words + 1) * sizeof(uint64_t) : 0;
 }
 
 /* Kept elements of mask rows [r0, r1): the counts of the bands inside,
@@ -2449,7 +2458,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__window(const dropblock_config *c
     int wd[5];
     dropblock_status st;
     if (!cfg) return DROPBLOCK_ERR_NULL;
-    st = dropblock__check_config(cfg);
+    st = dropblock__check_config(cfg, 1);
     if (st == DROPBLOCK_OK) st = dropblock__count(dims, sizeof(float), total);
     if (st != DROPBLOCK_OK) return st;
     if (n_begin < 0 || n_begin >= n_end || n_end > dims[0]) return DROPBLOCK_ERR_RANGE;
