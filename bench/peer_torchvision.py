@@ -25,8 +25,8 @@ KEEP = 0.9
 # bernoulli_ is not implemented for Half)
 DTYPES = {"f32": "float32", "bf16": "bfloat16", "f64": "float64"}
 
-# (case, kind, n, h, w, c, block[, dtype, threads]) when no CSV is given:
-# issue 10's shared rows.
+# (case, kind, n, h, w, c, block) of one thread and f32 when no CSV is given:
+# issue 10's shared rows (peer_python.py times these too).
 DEFAULT_CASES = [
     ("forward", "forward_ws", 16, 14, 14, 1024, 1),
     ("forward", "forward_ws", 16, 14, 14, 1024, 3),
@@ -39,10 +39,14 @@ DEFAULT_CASES = [
     ("forward", "forward_ws", 32, 56, 56, 256, 7),
     ("forward", "forward_ws", 8, 112, 112, 128, 7),
     ("in-place", "forward_ws_inplace", 16, 14, 14, 1024, 7),
+    ("backward", "backward_ws", 16, 14, 14, 1024, 7),
+]
+# and (case, kind, n, h, w, c, block, dtype, threads): the other dtypes,
+# the train step and two threads
+EXTRA_CASES = [
     ("tensor", "forward_tensor", 16, 14, 14, 1024, 7, "bf16", 1),
     ("tensor", "forward_tensor", 16, 14, 14, 1024, 7, "f64", 1),
-    ("backward", "backward_ws", 16, 14, 14, 1024, 7),
-    ("train-step", "mask_step", 16, 14, 14, 1024, 7),
+    ("train-step", "mask_step", 16, 14, 14, 1024, 7, "f32", 1),
     ("2-threads", "forward_tensor_2t", 16, 14, 14, 1024, 7, "f32", 2),
     ("2-threads", "forward_tensor_2t", 1, 112, 112, 256, 7, "f32", 2),
 ]
@@ -77,8 +81,8 @@ def read_ours(path):
 
 def default_rows():
     keys = ("case", "kind", "n", "h", "w", "c", "block", "dtype", "threads")
-    return [dict(zip(keys, case + ("f32", 1)[len(case) - 7:]), flags="-", scale="batch", keep=KEEP,
-                 ns_per_elem=None) for case in DEFAULT_CASES]
+    cases = [case + ("f32", 1) for case in DEFAULT_CASES] + EXTRA_CASES
+    return [dict(zip(keys, case), flags="-", scale="batch", keep=KEEP, ns_per_elem=None) for case in cases]
 
 
 def has_peer(row):
@@ -103,7 +107,7 @@ def median_ns(fn, warmup, reps):
 
 def peer_call(torch, drop_block2d, row):
     """A no-argument callable doing the row's work with torchvision."""
-    dtype = getattr(torch, DTYPES[row["dtype"]])
+    dtype = getattr(torch, DTYPES[row.get("dtype", "f32")])  # peer_python.py's rows are f32
     x = torch.rand(row["n"], row["c"], row["h"], row["w"], dtype=dtype) + 0.5  # NCHW, same logical shape
     p, block = 1.0 - row["keep"], row["block"]
     op = PEER_OP.get(row["kind"], "forward")
@@ -139,19 +143,31 @@ def time_in_child(row, args):
     malloc, whose mmap threshold adapts to earlier sizes, and a case timed
     after a bigger one measured up to 2x slower in the same process."""
     spec = ",".join(str(row[k]) for k in ("kind", "n", "h", "w", "c", "block", "dtype", "threads"))
-    cmd = [sys.executable, __file__, "--one", spec, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return float(out.split()[-1])
+    return run_child(__file__, spec, args)[-1]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("ours", nargs="?", help="dropblock_bench --csv output, or - for stdin")
+def run_child(script, spec, args):
+    """The numbers that `script --one spec` prints, in a fresh process."""
+    cmd = [sys.executable, script, "--one", spec, "--reps", str(args.reps)] + (["--quick"] if args.quick else [])
+    return [float(v) for v in subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()]
+
+
+def parse_args(description, with_csv):
+    """The options of this script and of peer_python.py; args.warmup follows --quick."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if with_csv:
+        parser.add_argument("ours", nargs="?", help="dropblock_bench --csv output, or - for stdin")
     parser.add_argument("--reps", type=int, default=11, help="timed repetitions per case (default 11)")
     parser.add_argument("--quick", action="store_true", help="1 repetition, no warm-up")
     parser.add_argument("--one", metavar="KIND,N,H,W,C,BLOCK,DTYPE,THREADS", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    reps, warmup = (1, 0) if args.quick else (max(1, args.reps), 2)
+    args.reps, args.warmup = (1, 0) if args.quick else (max(1, args.reps), 2)
+    return args
+
+
+def main():
+    args = parse_args(__doc__, with_csv=True)
+    reps, warmup = args.reps, args.warmup
     if args.one:
         time_one(args.one, reps, warmup)
         return 0

@@ -1248,12 +1248,11 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
 }
 
 #ifdef DROPBLOCK__AVX512
-/* Groups g .. g+7 (all lanes live), the eager levels in 512-bit lanes;
-   vector levels are cheap, so more of them leave fewer groups to finish
-   one by one. Written with the compilers' vector extensions rather than
+/* Groups g .. g+7 (all lanes live) in 512-bit lanes, level by level until
+   every lane of the eight is decided (or t has no bit left). Written with
+   the compilers' vector extensions rather than
    intrinsics: gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in
    C++ (GCC bug 105593). */
-#define DROPBLOCK__EAGER_AVX512 12u
 typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
 #define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
 __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
@@ -1262,10 +1261,10 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(
     const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
     const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
     dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
-    uint64_t o[8], op[8];
+    uint64_t op[8];
     unsigned k, i;
     for (i = 0; i < 8; ++i) x[i] = x0 + i * step; /* lane i: key + ((g + i) * 32 + 1) * G */
-    for (k = 0; k < DROPBLOCK__EAGER_AVX512; ++k, x += gold) {
+    for (k = 0; k < 32 && (t & dropblock__low_bits(32 - k)); ++k, x += gold) {
         const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
         const dropblock__v8 tk = DROPBLOCK__V8(tb);
         dropblock__v8 z = (x ^ (x >> 30)) * m1;
@@ -1273,11 +1272,12 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(
         z ^= z >> 31;
         ones |= ~z & open & tk;
         open &= ~(z ^ tk);
+        if (k + 1 >= DROPBLOCK__EAGER) { /* from here on, stop once every lane is decided */
+            memcpy(op, &open, sizeof op);
+            if (!(op[0] | op[1] | op[2] | op[3] | op[4] | op[5] | op[6] | op[7])) break;
+        }
     }
-    memcpy(o, &ones, sizeof o);
-    memcpy(op, &open, sizeof op);
-    for (i = 0; i < 8; ++i)
-        out[i] = op[i] ? dropblock__draw_rest(dropblock__word_input(key, (g + i) * 32u + k), k, t, o[i], op[i]) : o[i];
+    memcpy(out, &ones, sizeof ones);
 }
 #endif
 
