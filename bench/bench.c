@@ -838,7 +838,7 @@ static void block_ratio_line(const result *res, dropblock_shape shape) {
     for (i = 0; i < NCASES; ++i) {
         const bench_case *bc = &CASES[i];
         if (!res[i].done || bc->kind != KIND_FWD || bc->flags || bc->layout != DROPBLOCK_NHWC ||
-            bc->scale != DROPBLOCK_SCALE_BATCH || memcmp(&bc->shape, &shape, sizeof shape))
+            bc->scale != DROPBLOCK_SCALE_BATCH || memcmp(&bc->shape, &shape, sizeof shape) != 0)
             continue;
         if (res[i].ns > slow) slow = res[i].ns;
         if (res[i].ns < fast) fast = res[i].ns;
