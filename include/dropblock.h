@@ -1722,37 +1722,39 @@ DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w,
 }
 
 #ifdef DROPBLOCK__AVX512
-/* 64 F32 or F64 elements with AVX-512: the mask bits are the lanes' write
-   masks, zeroing the dropped ones; the same IEEE products.
+/* Up to 64 F32 or F64 elements with AVX-512: the mask bits are the lanes'
+   write masks, zeroing the dropped ones; the same IEEE products.
    stream: non-temporal stores where y is 64-byte aligned (outputs far
    larger than the caches, see DROPBLOCK_STREAM_BYTES). */
-__attribute__((target("avx512f"))) static void dropblock__f32_64_avx512(const float *x, float *y, uint64_t w, float s,
-                                                                       int copy, int stream) {
+__attribute__((target("avx512f"))) static void dropblock__f32_avx512(const float *x, float *y, uint64_t w, float s,
+                                                                    int copy, int stream, size_t len) {
     const __m512 vs = _mm512_set1_ps(s);
-    unsigned q;
-    for (q = 0; q < 4; ++q) {
-        const __mmask16 m = (__mmask16)(w >> (16 * q));
-        const __m512 v = _mm512_loadu_ps(x + 16 * q);
+    const uint64_t live = dropblock__low_bits(len); /* a short run: masked loads and stores */
+    size_t q;
+    for (q = 0; q < 4 && 16 * q < len; ++q) {
+        const __mmask16 m = (__mmask16)(w >> (16 * q)), l = (__mmask16)(live >> (16 * q));
+        const __m512 v = _mm512_maskz_loadu_ps(l, x + 16 * q);
         const __m512 r = copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs);
-        if (stream && !((uintptr_t)(y + 16 * q) & 63))
+        if (stream && l == 0xFFFF && !((uintptr_t)(y + 16 * q) & 63))
             _mm512_stream_ps(y + 16 * q, r);
         else
-            _mm512_storeu_ps(y + 16 * q, r);
+            _mm512_mask_storeu_ps(y + 16 * q, l, r);
     }
 }
 
-__attribute__((target("avx512f"))) static void dropblock__f64_64_avx512(const double *x, double *y, uint64_t w,
-                                                                       double s, int copy, int stream) {
+__attribute__((target("avx512f"))) static void dropblock__f64_avx512(const double *x, double *y, uint64_t w,
+                                                                    double s, int copy, int stream, size_t len) {
     const __m512d vs = _mm512_set1_pd(s);
-    unsigned q;
-    for (q = 0; q < 8; ++q) {
-        const __mmask8 m = (__mmask8)(w >> (8 * q));
-        const __m512d v = _mm512_loadu_pd(x + 8 * q);
+    const uint64_t live = dropblock__low_bits(len);
+    size_t q;
+    for (q = 0; q < 8 && 8 * q < len; ++q) {
+        const __mmask8 m = (__mmask8)(w >> (8 * q)), l = (__mmask8)(live >> (8 * q));
+        const __m512d v = _mm512_maskz_loadu_pd(l, x + 8 * q);
         const __m512d r = copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs);
-        if (stream && !((uintptr_t)(y + 8 * q) & 63))
+        if (stream && l == 0xFF && !((uintptr_t)(y + 8 * q) & 63))
             _mm512_stream_pd(y + 8 * q, r);
         else
-            _mm512_storeu_pd(y + 8 * q, r);
+            _mm512_mask_storeu_pd(y + 8 * q, l, r);
     }
 }
 
@@ -1769,7 +1771,7 @@ __attribute__((target("avx512f"))) static void dropblock__bf16_64_avx512(const u
     const dropblock__v16u lane = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u};
     const dropblock__v16u abs = DROPBLOCK__V16(0x7FFFu), inf = DROPBLOCK__V16(0x7F80u), quiet = DROPBLOCK__V16(0x40u);
     const dropblock__v16u half = DROPBLOCK__V16(0x7FFFu), one = DROPBLOCK__V16(1u), zero = DROPBLOCK__V16(0u);
-    unsigned q;
+    size_t q;
     for (q = 0; q < 4; ++q) {
         const dropblock__v16u bits = DROPBLOCK__V16((uint32_t)((w >> (16 * q)) & 0xFFFFu));
         dropblock__v16h h;
@@ -1812,8 +1814,8 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
     switch (op->kind) {
     case DROPBLOCK_F32:
 #ifdef DROPBLOCK__AVX512
-        if (len == 64 && op->avx512) {
-            dropblock__f32_64_avx512((const float *)x, (float *)y, w, op->s, op->copy, op->stream);
+        if (op->avx512) {
+            dropblock__f32_avx512((const float *)x, (float *)y, w, op->s, op->copy, op->stream, len);
             return;
         }
 #endif
@@ -1824,8 +1826,8 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
         return;
     case DROPBLOCK_F64:
 #ifdef DROPBLOCK__AVX512
-        if (len == 64 && op->avx512) {
-            dropblock__f64_64_avx512((const double *)x, (double *)y, w, op->s64, op->copy, op->stream);
+        if (op->avx512) {
+            dropblock__f64_avx512((const double *)x, (double *)y, w, op->s64, op->copy, op->stream, len);
             return;
         }
 #endif

@@ -1,0 +1,131 @@
+/* The run-time-chosen vector paths against the portable ones, called
+   directly: the AVX-512 seed draw against the scalar draw, and the AVX-512
+   (F32, F64, BF16) and F16C (F16) applies against the plain-C kernels, on
+   random inputs, masks, scales and lengths. The rest of the suite runs the
+   vector paths through the public calls wherever the CPU has them; this
+   program is where a disagreement shows first. A CPU (or a build) without
+   them cannot run a path: the program then says so and exits 77, which
+   ctest reports as skipped, never as passed. */
+#define DROPBLOCK_IMPLEMENTATION
+#include "dropblock.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#if defined(DROPBLOCK__AVX512)
+static int have_avx512(void) { return __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512f"); }
+#else
+static int have_avx512(void) { return 0; }
+#endif
+
+#if defined(DROPBLOCK__F16C)
+static int have_f16c(void) { return dropblock__has_f16c(); }
+#else
+static int have_f16c(void) { return 0; }
+#endif
+
+/* Random thresholds, with the corners 1, 2^31, 2^32 - 1 among them. */
+static uint64_t random_threshold(tu_prng *r, int k) {
+    static const uint64_t corners[] = {1, UINT64_C(1) << 31, (UINT64_C(1) << 32) - 1, 0x12345678u};
+    return k < 4 ? corners[k] : (tu_prng_next(r) >> 32) & ((UINT64_C(1) << (1 + tu_prng_below(r, 32))) - 1);
+}
+
+static void test_draw_avx512(void **state) {
+#ifdef DROPBLOCK__AVX512
+    tu_prng r;
+    int k, i;
+    (void)state;
+    tu_prng_seed(&r, 11);
+    for (k = 0; k < 2000; ++k) {
+        uint64_t key = tu_prng_next(&r), t = random_threshold(&r, k), g = tu_prng_next(&r) >> 8, out[8];
+        if (t == 0) t = 1;
+        dropblock__draw8_avx512(key, g, t, out);
+        for (i = 0; i < 8; ++i)
+            assert_int_equal(out[i], dropblock__draw_group(key, (g + (uint64_t)i) * 32u, t, ~UINT64_C(0)));
+    }
+#else
+    (void)state;
+#endif
+}
+
+/* One kind's vector apply against the plain kernels on random words and
+   lengths 1..64; x holds random bit patterns (NaN and Inf included). */
+static void compare_apply(int kind, int vector_flag) {
+    unsigned char x[64 * 8], y1[64 * 8], y2[64 * 8];
+    tu_prng r;
+    int k;
+    size_t i;
+    tu_prng_seed(&r, 100u + (unsigned)kind);
+    for (k = 0; k < 20000; ++k) {
+        dropblock__op op;
+        const float scales[] = {1.0f, 1.1428572f, 3.0f, 1.0000001f, 7.9e3f, 1e30f};
+        uint64_t w = tu_prng_next(&r);
+        size_t len = k % 3 ? 64 : 1 + tu_prng_below(&r, 64);
+        memset(&op, 0, sizeof op);
+        op.kind = kind;
+        op.es = dropblock__dtype_size(kind);
+        op.s = scales[k % 6];
+        op.s64 = k % 12 < 6 ? (double)op.s : 1.0 + tu_prng_unit(&r);
+        op.copy = kind == DROPBLOCK_F64 ? op.s64 == 1.0 : op.s == 1.0f;
+        op.stream = k % 5 == 0;
+        for (i = 0; i < sizeof x; ++i) x[i] = (unsigned char)tu_prng_next(&r);
+        memset(y1, 0x5A, sizeof y1);
+        memset(y2, 0x5A, sizeof y2);
+        if (vector_flag == 1) op.avx512 = 1;
+        if (vector_flag == 2) op.f16c = 1;
+        dropblock__run64(&op, x, y1, w, len);
+        op.avx512 = 0;
+        op.f16c = 0;
+        dropblock__run64(&op, x, y2, w, len);
+        assert_memory_equal(y1, y2, sizeof y1); /* the elements, and nothing past len */
+    }
+#ifdef DROPBLOCK__AVX512
+    _mm_sfence();
+#endif
+}
+
+static void test_apply_avx512(void **state) {
+    (void)state;
+    compare_apply(DROPBLOCK_F32, 1);
+    compare_apply(DROPBLOCK_F64, 1);
+    compare_apply(DROPBLOCK_BF16, 1);
+}
+
+static void test_apply_f16c(void **state) {
+    (void)state;
+    compare_apply(DROPBLOCK_F16, 2);
+}
+
+int main(void) {
+    const struct CMUnitTest avx512[] = {
+        cmocka_unit_test(test_draw_avx512),
+        cmocka_unit_test(test_apply_avx512),
+    };
+    const struct CMUnitTest f16c[] = {
+        cmocka_unit_test(test_apply_f16c),
+    };
+    int failed = 0, skipped = 0;
+    if (have_avx512()) {
+        failed += cmocka_run_group_tests_name("avx512", avx512, NULL, NULL);
+    } else {
+        printf("SKIPPED: no AVX-512 here (the CPU lacks it, or DROPBLOCK_NO_SIMD / DROPBLOCK_NO_AVX512): the "
+               "AVX-512 draw and apply were NOT compared with the portable paths\n");
+        ++skipped;
+    }
+    if (have_f16c()) {
+        failed += cmocka_run_group_tests_name("f16c", f16c, NULL, NULL);
+    } else {
+        printf("SKIPPED: no F16C here (the CPU lacks it, or DROPBLOCK_NO_SIMD): the F16C apply was NOT compared "
+               "with the portable path\n");
+        ++skipped;
+    }
+    if (failed) return 1;
+    return skipped ? 77 : 0;
+}
