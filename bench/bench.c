@@ -24,7 +24,7 @@
 #define BENCH_NT 1 /* the non-temporal-store stream exists */
 #endif
 
-/* Targets of issue 10 (benchmark figures, not tests). */
+/* The speed targets (benchmark figures, not tests; bench/README.md). */
 #define TARGET_FWD 1.3
 #define STRETCH_FWD 1.1
 #define TARGET_OOC 1.1
@@ -106,7 +106,7 @@ static const bench_case CASES[] = {
     {"train-step", BIG, 7, 0, B, NHWC, KIND_STEP, DROPBLOCK_F32},
     {"2-threads", REF, 7, 0, B, NHWC, KIND_THREADS, DROPBLOCK_F32},
     {"2-threads", {1, 112, 112, 256}, 7, 0, B, NHWC, KIND_THREADS, DROPBLOCK_F32},
-    /* issue 6: the options' own cost, and the default path through the 3-D
+    /* option rows: the options' own cost, and the default path through the 3-D
        entry point (d = 1) and split in two sample ranges */
     {"exact-rate", REF, 7, DROPBLOCK_EXACT_RATE, B, NHWC, KIND_FWD, DROPBLOCK_F32},
     {"noise", REF, 7, DROPBLOCK_FILL_NOISE, B, NHWC, KIND_FWD, DROPBLOCK_F32},
@@ -284,7 +284,7 @@ static int is_ooc(const bench_case *bc) {
 }
 
 /* The non-temporal floor: only where y != x and the tensors far exceed the
-   cache (issue 10 allows non-temporal stores there). */
+   cache (where the kernel may use non-temporal stores too). */
 static int has_nt(const bench_case *bc) {
 #ifdef BENCH_NT
     return is_ooc(bc) && bc->dtype == DROPBLOCK_F32 && bc->kind != KIND_INPLACE && bc->kind != KIND_STEP &&
@@ -746,11 +746,11 @@ static void write_csv(const char *path, const result *res) {
     fclose(f);
 }
 
-/* ---- the summary: one line per target of issue 10 ------------------------ */
+/* ---- the summary: one line per speed target --------------------------------- */
 
-/* Rows of issue 6 (option costs, the 1.x range and 3-D paths): shown, not
+/* Option rows (option costs, the 1.x range and 3-D paths): shown, not
    among the targets. */
-static int is_issue6_row(const bench_case *bc) {
+static int is_option_row(const bench_case *bc) {
     return bc->kind == KIND_3D || bc->kind == KIND_SPLIT ||
            (bc->flags & (DROPBLOCK_EXACT_RATE | DROPBLOCK_FILL_NOISE)) != 0;
 }
@@ -758,7 +758,7 @@ static int is_issue6_row(const bench_case *bc) {
 static int is_forward(const bench_case *bc) {
     return (bc->kind == KIND_FWD || bc->kind == KIND_ALLOC || bc->kind == KIND_INPLACE ||
             (bc->kind == KIND_TENSOR && bc->dtype == DROPBLOCK_F32)) &&
-           !is_issue6_row(bc);
+           !is_option_row(bc);
 }
 
 static int is_backward(const bench_case *bc) { return bc->kind == KIND_BWD || bc->kind == KIND_BWD_KEPT; }
@@ -797,7 +797,7 @@ static double m_step(const bench_case *bc, const result *r) { return bc->kind ==
 static double m_bwd_rebuild(const bench_case *bc, const result *r) {
     return bc->kind == KIND_BWD && !is_ooc(bc) ? r->ns / r->stream : -1;
 }
-static double m_issue6(const bench_case *bc, const result *r) { return is_issue6_row(bc) ? r->ns / r->stream : -1; }
+static double m_option(const bench_case *bc, const result *r) { return is_option_row(bc) ? r->ns / r->stream : -1; }
 
 /* The worst row of a target (largest figure; smallest when at_least) and
    every row that misses the limit (limit 0: no target, shown for
@@ -854,7 +854,7 @@ static void print_summary(const result *res) {
     static const dropblock_shape ref = {16, 14, 14, 1024}, small = {16, 7, 7, 2048};
     double worst_fwd_bits = 0;
     size_t i;
-    printf("\nsummary (targets of issue 10; benchmark figures, not tests; vs the same-run stream)\n");
+    printf("\nsummary (the speed targets; benchmark figures, not tests; vs the same-run stream)\n");
     target_line("forward in cache, vs stream", res, m_fwd, TARGET_FWD, 0);
     target_line("  stretch", res, m_fwd, STRETCH_FWD, 0);
     target_line("out of cache fwd+bwd, vs stream", res, m_ooc, TARGET_OOC, 0);
@@ -868,7 +868,7 @@ static void print_summary(const result *res) {
     target_line("  the stream's own 2-thread speed-up", res, m_threads_stream, 0, 1);
     target_line("train step vs two streams", res, m_step, 0, 0);
     target_line("backward rebuilding (1.x), in cache", res, m_bwd_rebuild, 0, 0);
-    target_line("issue-6 rows (options, 3-D, split)", res, m_issue6, 0, 0);
+    target_line("option rows (options, 3-D, split)", res, m_option, 0, 0);
     for (i = 0; i < NCASES; ++i)
         if (res[i].done && res[i].ws_per_elem * 8.0 > worst_fwd_bits) worst_fwd_bits = res[i].ws_per_elem * 8.0;
     /* SPEC: at most E/8 + E/256 + 88 bytes, i.e. 1 + 1/32 bit per element

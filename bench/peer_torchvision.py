@@ -5,7 +5,7 @@ usage: /usr/bin/python3 bench/peer_torchvision.py [OURS.csv | -] [--reps N] [--q
 
 With our bench's CSV (dropblock_bench --csv PATH; "-" reads it from stdin)
 the cases are taken from it and each row gets our speed-up = peer / ours,
-in the row's dtype and thread count. Without it, the issue-10 cases
+in the row's dtype and thread count. Without it, the shared cases
 torchvision can express are timed alone.
 torchvision's drop_block2d is the paper's default (valid seeds, one map per
 (n, c), batch scale), so rows with other flags or scales have no peer.
@@ -26,7 +26,7 @@ KEEP = 0.9
 DTYPES = {"f32": "float32", "bf16": "bfloat16", "f64": "float64"}
 
 # (case, kind, n, h, w, c, block) of one thread and f32 when no CSV is given:
-# issue 10's shared rows (peer_python.py times these too).
+# the shared rows (peer_python.py times these too).
 DEFAULT_CASES = [
     ("forward", "forward_ws", 16, 14, 14, 1024, 1),
     ("forward", "forward_ws", 16, 14, 14, 1024, 3),

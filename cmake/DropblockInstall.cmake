@@ -13,20 +13,24 @@ install(EXPORT dropblockTargets NAMESPACE dropblock:: DESTINATION "${DROPBLOCK_C
 configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/dropblockConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/dropblockConfig.cmake"
   INSTALL_DESTINATION "${DROPBLOCK_CMAKE_DIR}")
+# AnyNewerVersion: 2.x keeps the whole 1.x API, so find_package(dropblock 1.0)
+# must accept 2.x; a request for a later version than installed fails.
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/dropblockConfigVersion.cmake"
-  VERSION "${PROJECT_VERSION}" COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
+  VERSION "${PROJECT_VERSION}" COMPATIBILITY AnyNewerVersion ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/dropblockConfig.cmake"
               "${PROJECT_BINARY_DIR}/dropblockConfigVersion.cmake"
         DESTINATION "${DROPBLOCK_CMAKE_DIR}")
 
-# The .pc file locates the prefix relative to itself, so that
-# `cmake --install --prefix <elsewhere>` still yields a correct file.
-file(RELATIVE_PATH DROPBLOCK_PC_TO_PREFIX
-     "/prefix/${DROPBLOCK_PKGCONFIG_DIR}" "/prefix")
+# The .pc names the prefix given at install time (`cmake --install --prefix
+# <elsewhere>` differs from the configured CMAKE_INSTALL_PREFIX), so it is
+# written then: configuring fills in everything else and leaves
+# @CMAKE_INSTALL_PREFIX@ for the install step.
 if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
   set(DROPBLOCK_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 else()
   set(DROPBLOCK_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
-configure_file("${CMAKE_CURRENT_LIST_DIR}/dropblock.pc.in" "${PROJECT_BINARY_DIR}/dropblock.pc" @ONLY)
+set(DROPBLOCK_PC_PREFIX "@CMAKE_INSTALL_PREFIX@")
+configure_file("${CMAKE_CURRENT_LIST_DIR}/dropblock.pc.in" "${PROJECT_BINARY_DIR}/dropblock.pc.install" @ONLY)
+install(CODE "configure_file(\"${PROJECT_BINARY_DIR}/dropblock.pc.install\" \"${PROJECT_BINARY_DIR}/dropblock.pc\" @ONLY)")
 install(FILES "${PROJECT_BINARY_DIR}/dropblock.pc" DESTINATION "${DROPBLOCK_PKGCONFIG_DIR}")

@@ -6,7 +6,7 @@
    1. A layer object that owns its stream (its index in the network), its
       workspace (sized once), and the mask it builds in forward and keeps
       for backward: one build per training step, no allocation per step.
-   2. The engine's own thread pool: a persistent pthread pool whose
+   2. The engine's own thread pool: a persistent pthread pool (pool.h) whose
       parallel_for is handed to the library as a dropblock_executor. Build
       and apply are cut over (sample, depth, row), so batch 1 splits too.
    3. The engine's element type and layout: NCHW bf16 activations, no copy.
@@ -17,10 +17,11 @@
 #define DROPBLOCK_IMPLEMENTATION
 #include "dropblock.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pool.h"
 
 enum { THREADS = 3, N = 1, C = 64, H = 56, W = 56, TOTAL = N * C * H * W };
 
@@ -29,75 +30,6 @@ static int failures = 0;
 static void check(int ok, const char *what) {
     printf("  [%s] %s\n", ok ? "ok" : "FAIL", what);
     failures += !ok;
-}
-
-/* ---- the engine's thread pool --------------------------------------------- */
-
-typedef struct pool {
-    pthread_t threads[THREADS - 1];
-    pthread_mutex_t mu;
-    pthread_cond_t work, done;
-    dropblock_task_fn fn;
-    void *task;
-    int parts, next, unfinished, quit;
-} pool;
-
-/* Takes and runs parts until none is left; called with p->mu held. */
-static void pool_drain(pool *p) {
-    while (p->next < p->parts) {
-        int k = p->next++;
-        pthread_mutex_unlock(&p->mu);
-        p->fn(p->task, k, p->parts);
-        pthread_mutex_lock(&p->mu);
-        if (--p->unfinished == 0) pthread_cond_broadcast(&p->done);
-    }
-}
-
-static void *pool_worker(void *arg) {
-    pool *p = (pool *)arg;
-    pthread_mutex_lock(&p->mu);
-    while (!p->quit) {
-        pool_drain(p);
-        if (!p->quit) pthread_cond_wait(&p->work, &p->mu);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-/* dropblock_executor.parallel_for: every part once, the caller helping. */
-static void pool_parallel_for(void *arg, dropblock_task_fn fn, void *task, int parts) {
-    pool *p = (pool *)arg;
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->task = task;
-    p->parts = parts;
-    p->next = 0;
-    p->unfinished = parts;
-    pthread_cond_broadcast(&p->work);
-    pool_drain(p);
-    while (p->unfinished > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-}
-
-static void pool_start(pool *p) {
-    int t;
-    memset(p, 0, sizeof *p);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->done, NULL);
-    for (t = 0; t < THREADS - 1; ++t) pthread_create(&p->threads[t], NULL, pool_worker, p);
-}
-
-static void pool_stop(pool *p) {
-    int t;
-    pthread_mutex_lock(&p->mu);
-    p->quit = 1;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->mu);
-    for (t = 0; t < THREADS - 1; ++t) pthread_join(p->threads[t], NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->work);
-    pthread_cond_destroy(&p->done);
 }
 
 /* ---- the layer --------------------------------------------------------------- */
@@ -194,7 +126,8 @@ int main(void) {
     dropblock_executor ex;
     dropblock_stats st;
     pool p;
-    size_t i, zeros_fwd = 0, same_zeros = 1, grads_ok = 1, rounded = 1, differ = 0;
+    size_t i, zeros_fwd = 0, differ = 0;
+    int same_zeros = 1, grads_ok = 1, rounded = 1;
     const uint64_t step = 100;
     double expect;
 
@@ -203,7 +136,7 @@ int main(void) {
         x[i] = bf16_of(xf[i]);
         dy[i] = bf16_of(0.5f + (float)(i % 5) * 0.25f);
     }
-    pool_start(&p);
+    if (!pool_start(&p, THREADS)) return 1;
     ex.parallel_for = pool_parallel_for;
     ex.pool = &p;
     ex.parts = 8; /* more parts than threads: the pool balances them */

@@ -375,14 +375,14 @@ DROPBLOCK_API dropblock_tensor dropblock_tensor_ncdhw(void *data, dropblock_dtyp
 typedef struct dropblock_mask {
     dropblock_config cfg_;              /* the validated config               */
     int n_, d_, h_, w_, c_;             /* the window's sizes                 */
+    int f16c_, avx512_;                 /* the CPU has F16C, AVX-512F         */
+    int cmajor_;                        /* bits stored channel-major          */
     int64_t n_offset_;
     uint64_t key_, t_;                  /* stream key; seed threshold         */
     uint64_t batch_kept_, batch_total_; /* dropblock_mask_set_batch; 0 0: none */
     double gamma_, expected_;           /* seed probability; E[kept fraction] */
     uint64_t *counts_;                  /* kept bits of each mask row         */
     uint64_t *rows_;                    /* the keep bits                      */
-    int f16c_, avx512_;                 /* the CPU has F16C, AVX-512F         */
-    int cmajor_;                        /* bits stored channel-major          */
 } dropblock_mask;
 
 typedef struct dropblock_stats {
@@ -393,8 +393,8 @@ typedef struct dropblock_stats {
 } dropblock_stats;
 
 /* Workspace of a mask for tensors of like's sizes (only the sizes count):
-   for E elements at most E/8 + E/256 + 88 bytes: one bit per element, plus
-   1/32 of that for the counts and padding of its bands of rows, plus 88. */
+   for E elements at most E/8 + E/256 + 32 bytes: one bit per element, plus
+   1/32 of that for the counts and padding of its bands of rows, plus 32. */
 DROPBLOCK_API dropblock_status dropblock_mask_workspace_size(const dropblock_tensor *like, size_t *bytes);
 
 /* Validates cfg and like (its sizes and n_offset; data and dtype are
@@ -757,7 +757,9 @@ typedef struct dropblock__geom {
    their size overflows. */
 DROPBLOCK__INTERNAL int dropblock__bands(size_t rows, size_t row_bits, size_t *band_rows, size_t *bands,
                                          size_t *band_words, size_t *words) {
-    size_t br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1, bits, last;
+    size_t br, bits, last;
+    if (rows == 0 || row_bits == 0) return 0; /* sizes are >= 1: never, but the analyzer cannot know */
+    br = row_bits >= DROPBLOCK__BAND_BITS ? 1 : (DROPBLOCK__BAND_BITS - 1) / row_bits + 1;
     if (br > rows) br = rows;
     if (!dropblock__mul_ok(br, row_bits, &bits) || bits > (size_t)-1 - 63) return 0;
     *band_rows = br;
@@ -1693,7 +1695,11 @@ typedef struct dropblock__op {
 DROPBLOCK__INTERNAL void dropblock__f32_tail(const float *x, float *y, uint64_t w, float s, int copy, size_t len) {
     size_t k;
     for (k = 0; k < len; ++k) {
-        uint32_t u = dropblock__bits_of(copy ? x[k] : x[k] * s);
+        uint32_t u;
+        if (copy) /* the bits, not copy ? x : x*s, which clang folds into x * (copy ? 1 : s) */
+            memcpy(&u, &x[k], sizeof u);
+        else
+            u = dropblock__bits_of(x[k] * s);
         u &= 0u - (uint32_t)((w >> k) & 1u);
         memcpy(&y[k], &u, sizeof u);
     }
@@ -1833,9 +1839,13 @@ DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x
 #endif
         for (k = 0; k < len; ++k) {
             const double *xd = (const double *)x;
-            double v = op->copy ? xd[k] : xd[k] * op->s64;
             uint64_t u;
-            memcpy(&u, &v, sizeof u);
+            if (op->copy) { /* the bits (see dropblock__f32_tail) */
+                memcpy(&u, xd + k, sizeof u);
+            } else {
+                double v = xd[k] * op->s64;
+                memcpy(&u, &v, sizeof u);
+            }
             u &= UINT64_C(0) - ((w >> k) & 1u);
             memcpy((double *)y + k, &u, sizeof u);
         }
@@ -2129,7 +2139,7 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
 }
 
 /* ---- the mask object ---------------------------------------------------------
-   Workspace: 64-byte aligned, one kept count per band, then the bands
+   Workspace: 8-byte aligned, one kept count per band, then the bands
    (band_words words each, the last one shorter), then one zero word. */
 
 #ifdef DROPBLOCK__F16C
@@ -2149,9 +2159,9 @@ DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
         size_t br, bands, bw, words, bytes;
         if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw, &words) ||
             words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
-            (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
+            (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 7)
             return 0;
-        if (bytes + 63 > most) most = bytes + 63;
+        if (bytes + 7 > most) most = bytes + 7; /* + alignment slack */
     }
     return most;
 }
@@ -2192,7 +2202,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__mask_setup(dropblock_mask *m, co
     if (n_offset < 0) return DROPBLOCK_ERR_SHAPE;
     /* the logical batch's element indices (noise) and seed positions stay
        below 2^62 */
-    if ((uint64_t)total > (UINT64_C(1) << 62) ||
+    if (((uint64_t)total - 1u) >> 62 != 0 || /* total > 2^62, also where size_t is 32 bits */
         (uint64_t)n_offset > ((UINT64_C(1) << 62) / ((uint64_t)total / (uint64_t)dims[0])) - (uint64_t)dims[0])
         return DROPBLOCK_ERR_OVERFLOW;
     if (!dropblock__ws_bytes(dims)) return DROPBLOCK_ERR_OVERFLOW;
@@ -2236,7 +2246,7 @@ DROPBLOCK__INTERNAL void dropblock__mask_seed(dropblock_mask *m, const dropblock
 /* Points the mask at its workspace (only needed when a seed can occur). */
 DROPBLOCK__INTERNAL void dropblock__mask_bind(dropblock_mask *m, const dropblock__geom *g, void *workspace) {
     uintptr_t p = (uintptr_t)workspace;
-    uint64_t *w = (uint64_t *)(void *)(p + (64 - p % 64) % 64);
+    uint64_t *w = (uint64_t *)(void *)(p + (8 - p % 8) % 8);
     m->counts_ = w;
     m->rows_ = w + g->bands;
     m->rows_[g->mask_words] = 0;

@@ -331,4 +331,95 @@ static inline void ref_fill(ref_rng *r, float *x, size_t n) {
     for (k = 0; k < n; ++k) x[k] = ref_rng_float(r, -4.0f, 4.0f);
 }
 
+/* ---- the tensor API: any dtype, strides and window ------------------------- */
+
+#include "tensor_util.h"
+
+/* The keep mask (tensor layout, one byte per element) element by element
+   from the generator (ref_keep_element), for the tensor-API reference. */
+static inline void ref_keep_mask_naive(const ref_geom *g, uint8_t *keep) {
+    size_t n, p, c;
+    for (n = 0; n < g->n; ++n)
+        for (p = 0; p < ref_pixels(g); ++p)
+            for (c = 0; c < g->c; ++c) keep[ref_index(g, n, p, c)] = (uint8_t)ref_keep_element(g, n, p, c);
+}
+
+/* Scale s of sample n in float (F32, F16, BF16) and in double (F64),
+   from the whole batch's keep mask in logical NDHWC order. */
+static inline void ref_tensor_scale(const ref_geom *g, const uint8_t *keep, size_t n, float *s, double *sd) {
+    size_t sample = ref_pixels(g) * g->c, all = g->scale == DROPBLOCK_SCALE_SAMPLE ? sample : ref_total(g);
+    size_t kept = g->scale == DROPBLOCK_SCALE_SAMPLE ? ref_count_kept(g, keep, n, n + 1)
+                                                     : ref_count_kept(g, keep, 0, g->n);
+    *s = ref_scale(g, keep, n);
+    if (g->t == 0 || g->scale == DROPBLOCK_SCALE_NONE) {
+        *sd = 1.0;
+    } else if (g->scale == DROPBLOCK_SCALE_EXPECTED) {
+        double e = ref_expected_keep(g);
+        *sd = e > 0.0 ? 1.0 / e : 0.0;
+    } else {
+        *sd = kept ? (double)all / (double)kept : 0.0;
+    }
+}
+
+/* y = DropBlock(x) through the tensor API, naively: x and y of one dtype,
+   any strides (y == x allowed), a window of samples [n_offset, n_offset +
+   n) of a batch of batch_n samples, whose whole-batch counts set the batch
+   scale. The stream key is THE GENERATOR's (seed, step) key xor
+   mix(cfg->stream). A kept element is x's bits where s is exactly 1, else
+   s*x in float (F32), R(s * float(x)) rounded to nearest even (F16, BF16),
+   or sd*x in double (F64); a dropped one is +0. Backward is the same
+   without FILL_NOISE. FILL_NOISE and EXACT_RATE are outside this
+   reference. */
+static inline void ref_forward_tensor(const dropblock_config *cfg, uint64_t step, int batch_n,
+                                      const dropblock_tensor *x, const dropblock_tensor *y) {
+    dropblock_config logical = *cfg;
+    dropblock_shape3d whole;
+    ref_geom g;
+    uint8_t *keep;
+    size_t sample, k, q;
+    whole.n = batch_n;
+    whole.d = x->d;
+    whole.h = x->h;
+    whole.w = x->w;
+    whole.c = x->c;
+    logical.layout = DROPBLOCK_NHWC; /* the keep mask in logical NDHWC order */
+    g = ref_setup(&logical, whole, step);
+    g.key ^= tu_mix(cfg->stream);
+    sample = ref_pixels(&g) * g.c;
+    keep = (uint8_t *)malloc(ref_total(&g));
+    if (!keep) abort();
+    ref_keep_mask_naive(&g, keep);
+    for (k = 0; k < (size_t)x->n; ++k) {
+        size_t n = (size_t)x->n_offset + k;
+        float s;
+        double sd;
+        ref_tensor_scale(&g, keep, n, &s, &sd);
+        for (q = 0; q < sample; ++q) {
+            const unsigned char *in = tt_at(x, k * sample + q);
+            unsigned char *out = tt_at(y, k * sample + q);
+            if (!keep[n * sample + q]) {
+                memset(out, 0, tt_dtype_size(x->dtype));
+            } else if (x->dtype == DROPBLOCK_F64) {
+                double v;
+                memcpy(&v, in, 8);
+                if (sd != 1.0) v *= sd;
+                memcpy(out, &v, 8);
+            } else if (x->dtype == DROPBLOCK_F32) {
+                float v;
+                memcpy(&v, in, 4);
+                if (s != 1.0f) v *= s;
+                memcpy(out, &v, 4);
+            } else {
+                uint16_t v;
+                memcpy(&v, in, 2);
+                if (s != 1.0f)
+                    v = x->dtype == DROPBLOCK_F16 ? tt_f32_to_f16(s * tt_f16_to_f32(v))
+                                                  : tt_f32_to_bf16(s * tt_bf16_to_f32(v));
+                memcpy(out, &v, 2);
+            }
+        }
+    }
+    free(keep);
+}
+
 #endif /* DROPBLOCK_TESTS_REFERENCE_H */

@@ -1,4 +1,4 @@
-/* SPEC 1.10: every bad input of every entry point returns its negative
+/* Every bad input of every entry point returns its negative
    status and writes nothing. All buffers live in one arena that is filled
    with patterns before each call and compared byte for byte after it
    (except the workspace proper, whose contents are unspecified), so even a
@@ -100,14 +100,8 @@ typedef struct scenario {
     size_t *bytes;
 } scenario;
 
-static dropblock_shape flat(dropblock_shape3d s) {
-    dropblock_shape r;
-    r.n = s.n; r.h = s.h; r.w = s.w; r.c = s.c;
-    return r;
-}
-
 static dropblock_status call(int e, const scenario *s) {
-    const dropblock_shape sh = flat(s->shape);
+    const dropblock_shape sh = tu_flat(s->shape);
     switch (e) {
     case E_FORWARD: return dropblock_forward(s->cfgp, sh, 7, s->x, s->y, s->keep);
     case E_BACKWARD: return dropblock_backward(s->cfgp, sh, 7, s->x, s->y);
@@ -420,7 +414,7 @@ static void m_range(scenario *s, int e, int v) {
 static uint64_t range_kept(const scenario *s) {
     static uint64_t ws[64];
     uint64_t kept = 0;
-    assert_int_equal(dropblock_count_kept(&s->cfg, flat(s->shape), 7, s->n_begin, s->n_end, ws, sizeof ws, &kept),
+    assert_int_equal(dropblock_count_kept(&s->cfg, tu_flat(s->shape), 7, s->n_begin, s->n_end, ws, sizeof ws, &kept),
                      DROPBLOCK_OK);
     return kept;
 }

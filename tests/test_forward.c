@@ -1,6 +1,7 @@
 /* Structure and semantics of dropblock_forward / dropblock_backward: block
    shape, sharing, scale modes, special values, determinism, layouts, in
-   place, backward, thread splits, and golden checksums of the stream. */
+   place and backward. (Thread splits: test_threads.c; pinned checksums:
+   golden.h, checked by test_extras.c.) */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,14 @@ static int g_fail_malloc;
 static void *counting_malloc(size_t bytes) {
     ++g_mallocs;
     return g_fail_malloc ? NULL : malloc(bytes);
+}
+
+/* Every test starts with a working allocator, so a test that fails while
+   allocation is switched off does not fail the ones after it. */
+static int allocator_on(void **state) {
+    (void)state;
+    g_fail_malloc = 0;
+    return 0;
 }
 #define DROPBLOCK_MALLOC(bytes) counting_malloc(bytes)
 #define DROPBLOCK_FREE(ptr) free(ptr)
@@ -31,23 +40,9 @@ static void *counting_malloc(size_t bytes) {
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static size_t count(dropblock_shape s) { return (size_t)s.n * (size_t)s.h * (size_t)s.w * (size_t)s.c; }
-
 static size_t at(dropblock_layout layout, dropblock_shape s, int n, int i, int j, int c) {
     if (layout == DROPBLOCK_NCHW) return (((size_t)n * (size_t)s.c + (size_t)c) * (size_t)s.h + (size_t)i) * (size_t)s.w + (size_t)j;
     return (((size_t)n * (size_t)s.h + (size_t)i) * (size_t)s.w + (size_t)j) * (size_t)s.c + (size_t)c;
-}
-
-static uint32_t bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float float_of(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
 }
 
 static dropblock_config make_cfg(float keep_prob, int bh, int bw, unsigned flags, dropblock_scale scale,
@@ -68,7 +63,7 @@ static tensor make_tensor(dropblock_shape s, uint64_t fill_seed) {
     ref_rng r;
     r.s = fill_seed;
     t.s = s;
-    t.total = count(s);
+    t.total = tu_count(s);
     t.x = (float *)malloc(t.total * sizeof(float));
     t.y = (float *)malloc(t.total * sizeof(float));
     t.keep = (uint8_t *)malloc(t.total);
@@ -119,11 +114,11 @@ static void expect_applied(const tensor *t, const float *s) {
         float want = t->x[e] * s[e / sample];
         assert_true(t->keep[e] <= 1);
         if (!t->keep[e])
-            assert_int_equal(bits_of(t->y[e]), 0u);
+            assert_int_equal(tu_bits(t->y[e]), 0u);
         else if (isnan(want))
             assert_true(isnan(t->y[e]));
         else
-            assert_int_equal(bits_of(t->y[e]), bits_of(want));
+            assert_int_equal(tu_bits(t->y[e]), tu_bits(want));
     }
 }
 
@@ -270,7 +265,7 @@ static void test_nothing_kept(void **state) {
                 forward(&cfg, &t, 1);
                 for (e = 0; e < t.total; ++e) {
                     assert_int_equal(t.keep[e], 0);
-                    assert_int_equal(bits_of(t.y[e]), 0u);
+                    assert_int_equal(tu_bits(t.y[e]), 0u);
                 }
                 free_tensor(&t);
             }
@@ -282,7 +277,7 @@ static void fill_specials(float *x, size_t n) {
     static const uint32_t specials[] = {0x7FC00001u, 0xFFC12345u, 0x7FA00000u, 0x80000000u, 0x7F800000u,
                                         0xFF800000u, 0x00000001u, 0x807FFFFFu, 0x7F7FFFFFu, 0x3F800000u};
     size_t k;
-    for (k = 0; k < n; ++k) x[k] = float_of(specials[k % (sizeof specials / sizeof specials[0])]);
+    for (k = 0; k < n; ++k) x[k] = tu_float(specials[k % (sizeof specials / sizeof specials[0])]);
 }
 
 /* keep_prob 1: gamma 0, no seed can occur: y is a bit copy (even of
@@ -387,7 +382,7 @@ static void test_layouts_agree(void **state) {
                         for (c = 0; c < s.c; ++c) {
                             size_t e0 = at(DROPBLOCK_NHWC, s, n, i, j, c), e1 = at(DROPBLOCK_NCHW, s, n, i, j, c);
                             assert_int_equal(a.keep[e0], b.keep[e1]);
-                            assert_int_equal(bits_of(a.y[e0]), bits_of(b.y[e1]));
+                            assert_int_equal(tu_bits(a.y[e0]), tu_bits(b.y[e1]));
                         }
             free_tensor(&a);
             free_tensor(&b);
@@ -438,9 +433,9 @@ static void test_backward_uses_forward_mask(void **state) {
             assert_int_equal(dropblock_backward(&cfg, s, 31, t.x, dx), DROPBLOCK_OK);
             for (e = 0; e < t.total; ++e) {
                 if (t.keep[e])
-                    assert_int_equal(bits_of(dx[e]), bits_of(t.y[e] * t.x[e]));
+                    assert_int_equal(tu_bits(dx[e]), tu_bits(t.y[e] * t.x[e]));
                 else
-                    assert_int_equal(bits_of(dx[e]), 0u);
+                    assert_int_equal(tu_bits(dx[e]), 0u);
             }
             free(ones);
             free(dx);
@@ -449,143 +444,18 @@ static void test_backward_uses_forward_mask(void **state) {
     }
 }
 
-/* ---- thread splits ------------------------------------------------------------- */
-
-/* Runs one logical call as ranges split at cuts[0] = 0 < ... < cuts[k] = n:
-   a counting phase (summing dropblock_count_kept) then forward_range (or
-   backward_range) per range, each with a workspace sized for its range. */
-static void run_split(const dropblock_config *cfg, dropblock_shape s, uint64_t step, const int *cuts, int ranges,
-                      const float *x, float *y, uint8_t *keep, int backward) {
-    uint64_t total_kept = 0;
-    int r;
-    for (r = 0; r < 2 * ranges; ++r) {
-        int k = r % ranges, counting = r < ranges;
-        dropblock_shape part = s;
-        size_t bytes = 0;
-        void *ws;
-        uint64_t kept = 0;
-        part.n = cuts[k + 1] - cuts[k];
-        ws = tu_workspace(part, &bytes);
-        assert_non_null(ws);
-        if (counting) {
-            assert_int_equal(dropblock_count_kept(cfg, s, step, cuts[k], cuts[k + 1], ws, bytes, &kept), DROPBLOCK_OK);
-            total_kept += kept;
-        } else if (backward) {
-            assert_int_equal(dropblock_backward_range(cfg, s, step, cuts[k], cuts[k + 1], total_kept, x, y, ws, bytes),
-                             DROPBLOCK_OK);
-        } else {
-            assert_int_equal(
-                dropblock_forward_range(cfg, s, step, cuts[k], cuts[k + 1], total_kept, x, y, keep, ws, bytes),
-                DROPBLOCK_OK);
-        }
-        free(ws);
-    }
-}
-
-static void test_thread_split(void **state) {
-    static const int cuts[][8] = {{0, 7}, {0, 3, 7}, {0, 2, 5, 7}, {0, 1, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7}};
-    static const int ranges[] = {1, 2, 3, 3, 7};
-    dropblock_shape s = {7, 9, 8, 5};
-    unsigned flags;
-    (void)state;
-    for (flags = 0; flags < 8; ++flags) {
-        int scale, layout;
-        for (scale = 0; scale < 4; ++scale)
-            for (layout = 0; layout < 2; ++layout) {
-                dropblock_config cfg = make_cfg(0.8f, 3, 0, flags, (dropblock_scale)scale, (dropblock_layout)layout);
-                tensor whole = make_tensor(s, 12), part = make_tensor(s, 12);
-                size_t k;
-                forward(&cfg, &whole, 6);
-                for (k = 0; k < sizeof ranges / sizeof ranges[0]; ++k) {
-                    memset(part.y, 0xCC, part.total * sizeof(float));
-                    memset(part.keep, 0xCC, part.total);
-                    run_split(&cfg, s, 6, cuts[k], ranges[k], part.x, part.y, part.keep, 0);
-                    assert_memory_equal(part.y, whole.y, part.total * sizeof(float));
-                    assert_memory_equal(part.keep, whole.keep, part.total);
-                    memset(part.y, 0xCC, part.total * sizeof(float));
-                    run_split(&cfg, s, 6, cuts[k], ranges[k], part.x, part.y, NULL, 1);
-                    assert_memory_equal(part.y, whole.y, part.total * sizeof(float));
-                }
-                free_tensor(&whole);
-                free_tensor(&part);
-            }
-    }
-}
-
-/* ---- golden values ------------------------------------------------------------ */
-
-/* FNV-1a 64 checksums of the keep mask and of the output bytes for fixed
-   configs, computed once after test_reference.c showed the library equal
-   to the reference. Changing any of them means the random stream (or the
-   math) changed: every user's masks change with it. */
-typedef struct golden {
-    dropblock_shape s;
-    float keep_prob;
-    int bh, bw;
-    unsigned flags;
-    dropblock_scale scale;
-    dropblock_layout layout;
-    uint64_t seed, step;
-    uint64_t mask_sum, out_sum;
-} golden;
-
-static const golden goldens[] = {
-    {{8, 14, 14, 16}, 0.9f, 7, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 42, 0,
-     UINT64_C(0x61B1E6AAD1E9D0EE), UINT64_C(0xA37FE237979901C6)},
-    {{8, 14, 14, 16}, 0.9f, 7, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NCHW, 42, 1,
-     UINT64_C(0xD43957093E043FAB), UINT64_C(0x07C3C4F831AF1651)},
-    {{4, 9, 13, 3}, 0.8f, 3, 5, DROPBLOCK_SEED_ANYWHERE, DROPBLOCK_SCALE_SAMPLE, DROPBLOCK_NHWC, 7, 123,
-     UINT64_C(0xA638A62F9B2031CA), UINT64_C(0x9062D2E9D8997E2D)},
-    {{2, 28, 28, 8}, 0.75f, 2, 0, DROPBLOCK_SHARE_CHANNELS, DROPBLOCK_SCALE_EXPECTED, DROPBLOCK_NCHW, 1, 5000,
-     UINT64_C(0x99742293E66E4595), UINT64_C(0x4F27629E26710D88)},
-    {{6, 7, 7, 5}, 0.9f, 1, 0, DROPBLOCK_SHARE_BATCH, DROPBLOCK_SCALE_NONE, DROPBLOCK_NHWC, UINT64_C(0xFFFFFFFFFFFFFFFF), UINT64_C(0xFFFFFFFFFFFFFFFF),
-     UINT64_C(0x651DB4495C834A87), UINT64_C(0x1B5C99200996A410)},
-    {{3, 10, 10, 4}, 0.5f, 4, 4, DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NCHW, 99, 7,
-     UINT64_C(0xF84BE28E6094FB5D), UINT64_C(0x279C57E2CA16711F)},
-    {{5, 6, 6, 2}, 0.3f, 9, 0, 0, DROPBLOCK_SCALE_SAMPLE, DROPBLOCK_NHWC, 3, 3,
-     UINT64_C(0x016B1B5A49C38195), UINT64_C(0xA47AF75F7C3D4AA2)},
-    {{1, 33, 17, 70}, 0.95f, 5, 3, 0, DROPBLOCK_SCALE_EXPECTED, DROPBLOCK_NHWC, 20181203, 999999,
-     UINT64_C(0x8F587BFBAF6620DF), UINT64_C(0x2E45F67E5214B22A)},
-};
-
-static void test_golden(void **state) {
-    size_t k;
-    int bad = 0;
-    (void)state;
-    for (k = 0; k < sizeof goldens / sizeof goldens[0]; ++k) {
-        const golden *gd = &goldens[k];
-        dropblock_config cfg = make_cfg(gd->keep_prob, gd->bh, gd->bw, gd->flags, gd->scale, gd->layout);
-        tensor t = make_tensor(gd->s, 13);
-        uint64_t m, o;
-        cfg.seed = gd->seed;
-        forward(&cfg, &t, gd->step);
-        /* a pinned mask must be a real draw, neither all kept nor all dropped */
-        assert_in_range(kept_in(t.keep, t.total), 1, t.total - 1);
-        m = tu_fnv1a(t.keep, t.total);
-        o = tu_fnv1a(t.y, t.total * sizeof(float));
-        if (m != gd->mask_sum || o != gd->out_sum) {
-            print_error("golden %zu: mask 0x%016llX output 0x%016llX\n", k, (unsigned long long)m, (unsigned long long)o);
-            bad = 1;
-        }
-        free_tensor(&t);
-    }
-    assert_false(bad);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_drops_whole_blocks),
-        cmocka_unit_test(test_sharing),
-        cmocka_unit_test(test_scale_modes),
-        cmocka_unit_test(test_nothing_kept),
-        cmocka_unit_test(test_keep_all_is_identity),
-        cmocka_unit_test(test_dropped_is_positive_zero),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_layouts_agree),
-        cmocka_unit_test(test_in_place),
-        cmocka_unit_test(test_backward_uses_forward_mask),
-        cmocka_unit_test(test_thread_split),
-        cmocka_unit_test(test_golden),
+        cmocka_unit_test_setup(test_valid_drops_whole_blocks, allocator_on),
+        cmocka_unit_test_setup(test_sharing, allocator_on),
+        cmocka_unit_test_setup(test_scale_modes, allocator_on),
+        cmocka_unit_test_setup(test_nothing_kept, allocator_on),
+        cmocka_unit_test_setup(test_keep_all_is_identity, allocator_on),
+        cmocka_unit_test_setup(test_dropped_is_positive_zero, allocator_on),
+        cmocka_unit_test_setup(test_determinism, allocator_on),
+        cmocka_unit_test_setup(test_layouts_agree, allocator_on),
+        cmocka_unit_test_setup(test_in_place, allocator_on),
+        cmocka_unit_test_setup(test_backward_uses_forward_mask, allocator_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,14 +109,6 @@ static tcase random_case(ref_rng *r, int three_d) {
     return t;
 }
 
-static size_t count3d(dropblock_shape3d s) { return (size_t)s.n * (size_t)s.d * (size_t)s.h * (size_t)s.w * (size_t)s.c; }
-
-static dropblock_shape flat(dropblock_shape3d s) {
-    dropblock_shape r;
-    r.n = s.n; r.h = s.h; r.w = s.w; r.c = s.c;
-    return r;
-}
-
 /* Buffers of one case: input, reference output and mask, library output and
    mask, and a workspace (offset by one byte: any alignment is accepted). */
 typedef struct bufs {
@@ -128,7 +120,7 @@ typedef struct bufs {
 
 static bufs make_bufs(ref_rng *r, const tcase *t) {
     bufs b;
-    b.total = count3d(t->shape);
+    b.total = tu_count3d(t->shape);
     b.ws_bytes = 0;
     assert_int_equal(dropblock_workspace_size3d(t->shape, &b.ws_bytes), DROPBLOCK_OK);
     b.x = (float *)malloc(b.total * sizeof(float));
@@ -161,7 +153,7 @@ static void expect_forward(const char *what, const tcase *t, const bufs *b) {
 /* 2-D: dropblock_forward, forward_ws, forward3d with d = 1, backward and
    backward_ws (in place) all equal the reference. */
 static void check_2d(ref_rng *r, const tcase *t) {
-    dropblock_shape s = flat(t->shape);
+    dropblock_shape s = tu_flat(t->shape);
     bufs b = make_bufs(r, t);
     ref_forward(&t->cfg, s, t->step, b.x, b.want, b.want_keep);
 

@@ -13,6 +13,7 @@
 
 #define DROPBLOCK_IMPLEMENTATION
 #include "dropblock.h"
+#include "golden.h"
 #include "test_util.h"
 
 /* Anchors the independent mix to published SplitMix64: seeded with 0, its
@@ -41,27 +42,22 @@ static void test_next_u32_matches_reference(void **state) {
     }
 }
 
-/* Pinned so that a change of the stream can never be silent. Computed with
-   tests/test_util.h, which is checked against published SplitMix64 above. */
-static void check_golden(uint64_t seed, uint64_t stream, const uint32_t want[8]) {
-    dropblock_rng rng;
-    uint64_t key = tu_key(seed, stream);
-    int i;
-    dropblock_rng_init(&rng, seed, stream);
-    for (i = 0; i < 8; ++i) {
-        assert_int_equal(tu_u32(key, (uint64_t)i), want[i]);
-        assert_int_equal(dropblock_rng_next_u32(&rng), want[i]);
-    }
-}
-
+/* The streams of tests/golden.h, from both the library and test_util.h's
+   SplitMix64 (which is checked against published SplitMix64 above). */
 static void test_golden_values(void **state) {
-    static const uint32_t seed0_stream0[8] = {0x1A2C05ECu, 0x568A9B0Bu, 0x47EF718Bu, 0x44E5B8B1u,
-                                              0x55521133u, 0x458563ABu, 0x39B6C0F9u, 0x7AEC6445u};
-    static const uint32_t seed42_stream7[8] = {0x9568F550u, 0xB22D9C4Fu, 0xE6AD2519u, 0xFC7C6183u,
-                                               0x07E6E7C0u, 0x460845F7u, 0x5BFE1B1Au, 0x60F7A5FCu};
+    size_t g;
+    int i;
     (void)state;
-    check_golden(0, 0, seed0_stream0);
-    check_golden(42, 7, seed42_stream7);
+    for (g = 0; g < sizeof golden_streams / sizeof golden_streams[0]; ++g) {
+        const golden_stream *gs = &golden_streams[g];
+        dropblock_rng rng;
+        uint64_t key = tu_key(gs->seed, gs->stream);
+        dropblock_rng_init(&rng, gs->seed, gs->stream);
+        for (i = 0; i < 8; ++i) {
+            assert_int_equal(tu_u32(key, (uint64_t)i), gs->u32[i]);
+            assert_int_equal(dropblock_rng_next_u32(&rng), gs->u32[i]);
+        }
+    }
 }
 
 /* uniform = (next_u32 >> 8) * 2^-24 exactly, consuming one u32. */

@@ -1,4 +1,4 @@
-/* SPEC.md section 3 worked checks, dropblock_gamma, dropblock_expand_mask
+/* The worked examples of the header's THE MATH, dropblock_gamma, dropblock_expand_mask
    against a naive max-pool, and dropblock_keep_prob_linear. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +16,8 @@
 
 /* ---- gamma --------------------------------------------------------------- */
 
-/* SPEC 1.4 written out with the clipped block. Compared with a relative
-   tolerance of 1e-15, not bit for bit: the spec fixes the formula, not the
+/* THE MATH's gamma written out with the clipped block. Compared with a relative
+   tolerance of 1e-15, not bit for bit: the contract fixes the formula, not the
    order of its roundings (and an exact 1 for a full block needs a careful
    order, see test_gamma_extremes). Any real formula error is far larger. */
 static double ref_gamma(double keep_prob, int block_h, int block_w, int h, int w) {
@@ -35,7 +35,7 @@ static void assert_rel(double got, double want) {
 
 static void test_gamma_worked(void **state) {
     (void)state;
-    /* the values SPEC 3 states, within 1e-15 relative */
+    /* the worked values THE MATH states, within 1e-15 relative */
     assert_rel(dropblock_gamma(0.9, 7, 7, 14, 14), 0.00625);
     assert_rel(dropblock_gamma(0.9, 3, 3, 5, 5), 0.1 / 9.0 * 25.0 / 9.0);
     /* block_w 0 means block_h */
@@ -66,7 +66,7 @@ static void test_gamma_hand(void **state) {
 
 /* gamma must be exactly 1 (not 1 - ulp) when keep_prob is 0 and the block
    is 1x1 or covers the map: only then is t = 2^32 and every seed certain,
-   as SPEC 3 promises all zeros. Every map up to 40 x 40. */
+   as THE MATH promises all zeros. Every map up to 40 x 40. */
 static void test_gamma_extremes(void **state) {
     int h, w;
     (void)state;
@@ -105,7 +105,7 @@ static void test_gamma_invalid(void **state) {
 
 /* ---- expand_mask --------------------------------------------------------- */
 
-/* SPEC 1.3 literally: (i, j) is dropped iff some seed (si, sj) has
+/* THE MATH's block rule literally: (i, j) is dropped iff some seed (si, sj) has
    si - floor((bh-1)/2) <= i <= si + floor(bh/2), and the same for j. */
 static void naive_expand(const uint8_t *seeds, int h, int w, int block_h, int block_w, uint8_t *keep) {
     int bh = block_h < h ? block_h : h;
@@ -124,7 +124,7 @@ static void naive_expand(const uint8_t *seeds, int h, int w, int block_h, int bl
         }
 }
 
-/* Rows of a 5x5 keep mask as in SPEC 3, e.g. "00111". */
+/* Rows of a 5x5 keep mask as in THE MATH's worked example, e.g. "00111". */
 static void rows_to_bytes(const char *const rows[5], uint8_t out[25]) {
     int i, j;
     for (i = 0; i < 5; ++i)
@@ -256,11 +256,7 @@ static void test_keep_prob_linear(void **state) {
     }
 }
 
-/* ---- SPEC 3 through dropblock_forward ------------------------------------ */
-
-static size_t shape_total(dropblock_shape s) {
-    return (size_t)s.n * (size_t)s.h * (size_t)s.w * (size_t)s.c;
-}
+/* ---- THE MATH's examples through dropblock_forward --------------------- */
 
 /* Negative values (so x*0 would give -0), NaN and Inf among finite ones. */
 static void fill_nasty(float *x, size_t n) {
@@ -280,7 +276,7 @@ static void fill_positive(float *x, size_t n) {
 static void test_keep0_all_zero(void **state) {
     static const int blocks[][2] = {{1, 1}, {6, 5}, {9, 0}, {6, 50}};
     const dropblock_shape shape = {2, 6, 5, 3};
-    const size_t total = shape_total(shape);
+    const size_t total = tu_count(shape);
     float *x = (float *)malloc(total * sizeof(float)), *y = (float *)malloc(total * sizeof(float));
     float *zero = (float *)calloc(total, sizeof(float));
     uint8_t *keep = (uint8_t *)malloc(total);
@@ -325,11 +321,11 @@ static void test_keep0_all_zero(void **state) {
    position, draw number m = n*C + c of stream (seed 0, step 869431). Draw
    1849 (n 28, c 57 with C = 64) has U = 2^32 - 1, found by searching with
    the independent generator of test_util.h and re-checked here: it drops
-   only if t = 2^32, i.e. only if gamma is exactly 1. SPEC 3 says all zeros. */
+   only if t = 2^32, i.e. only if gamma is exactly 1. THE MATH says all zeros. */
 static void test_keep0_block_eq_map_certain(void **state) {
     const dropblock_shape shape = {29, 7, 7, 64};
     const uint64_t step = 869431;
-    const size_t total = shape_total(shape);
+    const size_t total = tu_count(shape);
     float *x = (float *)malloc(total * sizeof(float)), *y = (float *)malloc(total * sizeof(float));
     uint8_t *keep = (uint8_t *)malloc(total);
     dropblock_config cfg;
@@ -371,7 +367,7 @@ static void assert_binomial(size_t hits, size_t trials, double p) {
 static void test_block1_is_dropout(void **state) {
     static const float kps[] = {0.9f, 0.5f, 0.25f};
     const dropblock_shape shape = {4, 32, 32, 32};
-    const size_t total = shape_total(shape);
+    const size_t total = tu_count(shape);
     float *x = (float *)malloc(total * sizeof(float)), *y = (float *)malloc(total * sizeof(float));
     uint8_t *keep = (uint8_t *)malloc(total), *keep2 = (uint8_t *)malloc(total);
     size_t k, i;
@@ -420,7 +416,7 @@ static uint8_t mask_at(const uint8_t *keep, dropblock_shape s, dropblock_layout 
 static void test_block_ge_map_is_spatial_dropout(void **state) {
     static const int blocks[][2] = {{8, 0}, {100, 0}, {8, 50}, {30, 8}};
     const dropblock_shape shape = {64, 8, 8, 64};
-    const size_t total = shape_total(shape), maps = (size_t)shape.n * shape.c;
+    const size_t total = tu_count(shape), maps = (size_t)shape.n * shape.c;
     float *x = (float *)malloc(total * sizeof(float)), *y = (float *)malloc(total * sizeof(float));
     uint8_t *keep = (uint8_t *)malloc(total);
     size_t b;

@@ -4,7 +4,8 @@
    the number of allowed seed positions whose block covers pixel x, a pixel
    survives iff none of those seeds fires, so
        E[dropped fraction] = mean over pixels of 1 - (1 - p)^cover(x)
-   (computed by reference.h's plain loops). Under the default flags every
+   (computed by reference.h's plain loops, and by the library's
+   dropblock_expected_keep, which must agree). Under the default flags every
    (n, c) map is drawn independently, so the per-map dropped fractions are
    i.i.d.: their mean over M maps has standard deviation sigma / sqrt(M),
    estimated with the sample standard deviation of the per-map fractions.
@@ -25,7 +26,9 @@
 #include "reference.h"
 #include "test_util.h"
 
-typedef struct stats { double mean, sd_of_mean, expected; size_t all_or_nothing, maps; } stats;
+/* expected: reference.h's E[dropped fraction]; library: the same from
+   dropblock_expected_keep at the seed probability the forward used. */
+typedef struct stats { double mean, sd_of_mean, expected, library; size_t all_or_nothing, maps; } stats;
 
 /* Runs `steps` forward calls on n x h x w x c and collects per-map dropped
    fractions (NCHW, so each map is one contiguous plane). */
@@ -61,6 +64,7 @@ static stats measure(float keep_prob, int bh, int bw, unsigned flags, int h, int
     st.sd_of_mean = sqrt(var > 0.0 ? var : 0.0) / sqrt((double)st.maps);
     g = ref_setup(&cfg, ref_lift(s), 0);
     st.expected = 1.0 - ref_expected_keep(&g);
+    st.library = 1.0 - dropblock_expected_keep((double)g.t / 4294967296.0, bh, bw, h, w, flags);
     free(x);
     free(y);
     free(keep);
@@ -72,6 +76,10 @@ static void expect_mean(const stats *st, const char *what, int bh, int bw, unsig
         print_error("%s: block %dx%d flags %u map %dx%d: dropped %.6f expected %.6f (6 sigma = %.6f)\n", what, bh,
                     bw, flags, h, w, st->mean, st->expected, 6.0 * st->sd_of_mean);
     assert_true(st->sd_of_mean > 0.0);
+    if (!(fabs(st->library - st->expected) <= 1e-12))
+        print_error("%s: block %dx%d flags %u map %dx%d: dropblock_expected_keep gives %.15f, reference %.15f\n",
+                    what, bh, bw, flags, h, w, st->library, st->expected);
+    assert_true(fabs(st->library - st->expected) <= 1e-12);
     assert_true(fabs(st->mean - st->expected) <= 6.0 * st->sd_of_mean);
 }
 
@@ -93,25 +101,26 @@ static void test_dropped_fraction(void **state) {
                        seeds the expectation is at most p * (seed positions *
                        block area) / map = 1 - keep_prob (overlapping blocks
                        under-drop a little); anywhere has more positions */
-                    if (!placement) assert_true(st.expected <= 1.0 - (double)keeps[k]);
+                    if (!placement) assert_true(st.library <= 1.0 - (double)keeps[k]);
                 }
 }
 
-/* Block 1x1 is plain dropout: every position seeds with p = 1 - keep_prob
-   (to 2^-32) and drops exactly itself. */
+/* Block 1x1 is plain dropout: every position seeds with gamma = 1 -
+   keep_prob (p to 2^-32) and drops exactly itself. */
 static void test_block_one_is_dropout(void **state) {
     static const float keeps[] = {0.5f, 0.9f, 0.25f};
     size_t k;
     (void)state;
     for (k = 0; k < 3; ++k) {
         stats st = measure(keeps[k], 1, 1, 0, 9, 13, 4);
-        assert_true(fabs(st.expected - (1.0 - (double)keeps[k])) < 1e-9);
+        assert_true(fabs(dropblock_gamma(keeps[k], 1, 1, 9, 13) - (1.0 - (double)keeps[k])) < 1e-12);
+        assert_true(fabs(st.library - (1.0 - (double)keeps[k])) < 1e-9);
         expect_mean(&st, "dropout", 1, 1, 0, 9, 13);
     }
 }
 
 /* A block as large as the map is spatial dropout: the single valid seed
-   position fires with p = 1 - keep_prob, so every map is all kept or all
+   position fires with gamma = 1 - keep_prob, so every map is all kept or all
    dropped and the fraction of dropped maps is 1 - keep_prob. */
 static void test_block_map_is_spatial_dropout(void **state) {
     static const int blocks[][2] = {{14, 14}, {20, 30}};
@@ -120,7 +129,8 @@ static void test_block_map_is_spatial_dropout(void **state) {
     for (b = 0; b < 2; ++b) {
         stats st = measure(0.8f, blocks[b][0], blocks[b][1], 0, 14, 14, 3);
         assert_int_equal(st.all_or_nothing, st.maps);
-        assert_true(fabs(st.expected - (1.0 - (double)0.8f)) < 1e-9);
+        assert_true(fabs(dropblock_gamma(0.8f, blocks[b][0], blocks[b][1], 14, 14) - (1.0 - (double)0.8f)) < 1e-12);
+        assert_true(fabs(st.library - (1.0 - (double)0.8f)) < 1e-9);
         expect_mean(&st, "spatial dropout", blocks[b][0], blocks[b][1], 0, 14, 14);
     }
 }

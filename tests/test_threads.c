@@ -1,4 +1,4 @@
-/* Thread-split batches (issue 6): a batch cut into sample ranges, each range
+/* Thread-split batches: a batch cut into sample ranges, each range
    run on its own pthread with its own workspace, must give output and mask
    bit-identical to one dropblock_forward_ws / dropblock_backward_ws call.
    SCALE_BATCH runs two phases (dropblock_count_kept on every range, sum,
@@ -22,14 +22,6 @@
 #include "test_util.h"
 
 #define MAX_THREADS 8
-
-static void *xmalloc(size_t bytes) {
-    void *p = malloc(bytes ? bytes : 1);
-    assert_non_null(p);
-    return p;
-}
-
-static size_t count(dropblock_shape s) { return (size_t)s.n * (size_t)s.h * (size_t)s.w * (size_t)s.c; }
 
 static size_t ws_for(dropblock_shape s, int samples) {
     size_t bytes = 0;
@@ -98,7 +90,7 @@ static void run_split(const dropblock_config *cfg, dropblock_shape s, uint64_t s
         j->y = y;
         j->keep = keep;
         j->ws_bytes = ws_for(s, j->n1 - j->n0);
-        j->ws = xmalloc(j->ws_bytes);
+        j->ws = tu_xmalloc(j->ws_bytes);
     }
     if (cfg->scale == DROPBLOCK_SCALE_BATCH) {
         run_phase(jobs, nt, count_phase);
@@ -136,11 +128,17 @@ static int make_splits(int n, ref_rng *r, split *out) {
 
 typedef struct shape_case { dropblock_shape s; float keep_prob; int bh, bw; } shape_case;
 
+/* every combination of the sharing and placement flags, then the options
+   that change gamma and the fill */
 static const unsigned flag_sets[] = {
     0,
     DROPBLOCK_SHARE_CHANNELS,
     DROPBLOCK_SHARE_BATCH,
     DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH,
+    DROPBLOCK_SEED_ANYWHERE,
+    DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_SHARE_CHANNELS,
+    DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_SHARE_BATCH,
+    DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_SHARE_CHANNELS | DROPBLOCK_SHARE_BATCH,
     DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_EXACT_RATE,
     DROPBLOCK_FILL_NOISE | DROPBLOCK_SHARE_BATCH,
     DROPBLOCK_EXACT_RATE | DROPBLOCK_FILL_NOISE | DROPBLOCK_SEED_ANYWHERE | DROPBLOCK_SHARE_CHANNELS,
@@ -150,11 +148,11 @@ static const unsigned flag_sets[] = {
    other split in place) and backward, against one whole-batch call. */
 static void check_shape(const shape_case *sc) {
     dropblock_shape s = sc->s;
-    size_t total = count(s), ws_bytes = ws_for(s, s.n), fi;
-    float *x = (float *)xmalloc(total * sizeof(float)), *y1 = (float *)xmalloc(total * sizeof(float));
-    float *yt = (float *)xmalloc(total * sizeof(float));
-    uint8_t *k1 = (uint8_t *)xmalloc(total), *kt = (uint8_t *)xmalloc(total);
-    void *ws = xmalloc(ws_bytes);
+    size_t total = tu_count(s), ws_bytes = ws_for(s, s.n), fi;
+    float *x = (float *)tu_xmalloc(total * sizeof(float)), *y1 = (float *)tu_xmalloc(total * sizeof(float));
+    float *yt = (float *)tu_xmalloc(total * sizeof(float));
+    uint8_t *k1 = (uint8_t *)tu_xmalloc(total), *kt = (uint8_t *)tu_xmalloc(total);
+    void *ws = tu_xmalloc(ws_bytes);
     split splits[8];
     ref_rng r;
     int nsplit, scale, lay, grad, si;
@@ -219,11 +217,11 @@ static void test_thread_splits(void **state) {
    count is the count of those samples in the whole-batch mask. */
 static void test_range_touches_only_its_samples(void **state) {
     dropblock_shape s = {6, 7, 7, 3};
-    size_t total = count(s), sample = total / 6, full_bytes = ws_for(s, 6), range_bytes = ws_for(s, 2), k;
-    float *x = (float *)xmalloc(total * sizeof(float)), *y1 = (float *)xmalloc(total * sizeof(float));
-    float *yr = (float *)xmalloc(total * sizeof(float));
-    uint8_t *k1 = (uint8_t *)xmalloc(total), *kr = (uint8_t *)xmalloc(total);
-    void *ws = xmalloc(full_bytes);
+    size_t total = tu_count(s), sample = total / 6, full_bytes = ws_for(s, 6), range_bytes = ws_for(s, 2), k;
+    float *x = (float *)tu_xmalloc(total * sizeof(float)), *y1 = (float *)tu_xmalloc(total * sizeof(float));
+    float *yr = (float *)tu_xmalloc(total * sizeof(float));
+    uint8_t *k1 = (uint8_t *)tu_xmalloc(total), *kr = (uint8_t *)tu_xmalloc(total);
+    void *ws = tu_xmalloc(full_bytes);
     dropblock_config cfg;
     uint64_t kept = 0, total_kept = 0, want = 0;
     ref_rng r;
@@ -262,10 +260,10 @@ static void test_range_touches_only_its_samples(void **state) {
    for fewer samples than the range. */
 static void test_range_errors(void **state) {
     dropblock_shape s = {4, 6, 6, 2};
-    size_t total = count(s), range_bytes = ws_for(s, 2);
-    float *x = (float *)xmalloc(total * sizeof(float)), *y = (float *)xmalloc(total * sizeof(float));
-    uint8_t *keep = (uint8_t *)xmalloc(total);
-    void *ws = xmalloc(ws_for(s, 4));
+    size_t total = tu_count(s), range_bytes = ws_for(s, 2);
+    float *x = (float *)tu_xmalloc(total * sizeof(float)), *y = (float *)tu_xmalloc(total * sizeof(float));
+    uint8_t *keep = (uint8_t *)tu_xmalloc(total);
+    void *ws = tu_xmalloc(ws_for(s, 4));
     dropblock_config cfg;
     uint64_t kept = 0;
     struct { int n0, n1; uint64_t total_kept; size_t ws_bytes; dropblock_status want; } bad[6];

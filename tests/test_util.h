@@ -1,5 +1,6 @@
-/* Small helpers shared by the tests: byte patterns, a checksum, a test-only
-   PRNG for inputs, workspace allocation, and an independent SplitMix64
+/* Small helpers shared by the tests: byte patterns, a checksum, shapes and
+   float bits, a test-only PRNG for inputs, allocation, and an independent
+   SplitMix64
    written from the header's "THE GENERATOR" comment (not from its code), so
    the tests (and reference.h) can check the library's stream instead of
    trusting it. */
@@ -8,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +42,53 @@ static inline uint64_t tu_fnv1a(const void *p, size_t bytes) {
         h *= UINT64_C(0x100000001B3);
     }
     return h;
+}
+
+/* ---- shapes, float bits, allocation ----------------------------------- */
+
+static inline dropblock_shape3d tu_shape3(int n, int d, int h, int w, int c) {
+    dropblock_shape3d s;
+    s.n = n; s.d = d; s.h = h; s.w = w; s.c = c;
+    return s;
+}
+
+/* The 2-D shape of a 3-D one (its depth dropped; callers keep d == 1). */
+static inline dropblock_shape tu_flat(dropblock_shape3d s) {
+    dropblock_shape r;
+    r.n = s.n; r.h = s.h; r.w = s.w; r.c = s.c;
+    return r;
+}
+
+/* Element counts. */
+static inline size_t tu_count(dropblock_shape s) { return (size_t)s.n * (size_t)s.h * (size_t)s.w * (size_t)s.c; }
+
+static inline size_t tu_count3d(dropblock_shape3d s) {
+    return (size_t)s.n * (size_t)s.d * (size_t)s.h * (size_t)s.w * (size_t)s.c;
+}
+
+static inline uint32_t tu_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static inline float tu_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* malloc that never returns NULL (a test cannot go on without its buffer;
+   aborting also keeps the static analyzer from following a NULL), filled
+   with TU_PATTERN: deterministic contents that are not a plausible output,
+   and never uninitialised memory on a path the analyzer invents. */
+static inline void *tu_xmalloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", bytes);
+        abort();
+    }
+    return memset(p, TU_PATTERN, bytes ? bytes : 1);
 }
 
 /* ---- configs ------------------------------------------------------------------ */

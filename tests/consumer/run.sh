@@ -3,8 +3,9 @@
 #   1. plain: the header alone, compiled with only -I
 #   2. add_subdirectory() and FetchContent (local directory and local
 #      archive); the repository's own tests and examples must stay off
-#   3. cmake --install to a prefix, then find_package(dropblock 1.0 CONFIG)
-#      and pkg-config --cflags dropblock
+#   3. cmake --install to a prefix, then find_package(dropblock <v> CONFIG)
+#      for v = 1.0 (the 1.x API is kept, so 1.x requests are accepted) and the
+#      header's own version, and pkg-config --cflags dropblock
 # Every consumer builds tests/consumer/main.c and must run it with exit 0.
 # No network. Exit 77 (ctest: skipped) only when pkg-config is missing, after
 # every other check has passed.
@@ -64,14 +65,18 @@ tar -C "$root" --exclude=./build --exclude=./.git -czf "$work/dropblock.tar.gz" 
 configure_build_run fetch_url "$here/fetch" -DDROPBLOCK_ARCHIVE="$work/dropblock.tar.gz" -DDROPBLOCK_FETCH=URL
 assert_no_repo_targets fetch_url
 
-section "3a. cmake --install, then find_package(dropblock 1.0 CONFIG REQUIRED)"
+section "3a. cmake --install, then find_package(dropblock <version> CONFIG REQUIRED)"
 prefix="$work/prefix"
 "$cmake_bin" -S "$root" -B "$work/repo" -DDROPBLOCK_BUILD_TESTS=OFF -DDROPBLOCK_BUILD_EXAMPLES=OFF \
     >"$work/repo.log" 2>&1 || { cat "$work/repo.log"; fail "configuring the repository"; }
 "$cmake_bin" --install "$work/repo" --prefix "$prefix" || fail "cmake --install"
-configure_build_run installed "$here/installed" -DCMAKE_PREFIX_PATH="$prefix"
-grep -q "found dropblock $version in" "$work/installed.log" || fail "installed: package version is not $version"
-# SameMajorVersion: asking for the next major version must not find 1.x.
+for want in 1.0 "$version"; do
+    configure_build_run "installed_$want" "$here/installed" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DDROPBLOCK_WANT_VERSION="$want"
+    grep -q "found dropblock $version in" "$work/installed_$want.log" ||
+        fail "find_package(dropblock $want): package version is not $version"
+done
+# AnyNewerVersion: a request for a later major version than installed fails.
 next_major="$(( ${version%%.*} + 1 )).0"
 if "$cmake_bin" -S "$here/installed" -B "$work/installed_next" -DCMAKE_PREFIX_PATH="$prefix" \
         -DDROPBLOCK_WANT_VERSION="$next_major" >"$work/installed_next.log" 2>&1; then
@@ -80,13 +85,14 @@ fi
 
 section "3b. pkg-config --cflags dropblock"
 if ! command -v pkg-config >/dev/null; then
-    echo "consumer: pkg-config not installed; skipping the pkg-config check"
+    echo "consumer: SKIPPED the pkg-config check: pkg-config not installed (Debian: pkg-config)"
     exit 77
 fi
 export PKG_CONFIG_PATH="$prefix/share/pkgconfig"
 [ "$(pkg-config --modversion dropblock)" = "$version" ] || fail "pkg-config --modversion is not $version"
 cflags="$(pkg-config --cflags dropblock)"
 echo "pkg-config --cflags dropblock: $cflags"
+[ "$(echo $cflags)" = "-I$prefix/include" ] || fail "pkg-config --cflags is not -I$prefix/include"
 # shellcheck disable=SC2086 # cflags is a list of words
 "$cc_bin" -std=c99 -Wall -Wextra -Wpedantic -Werror $cflags "$here/main.c" -o "$work/pkgconfig_app"
 "$work/pkgconfig_app" || fail "pkg-config: app exited with $?"

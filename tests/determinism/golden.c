@@ -44,12 +44,31 @@ static const golden_case cases[] = {
      12002606u},
 };
 
-/* FNV-1a, 64 bit. */
-static uint64_t fnv1a(const void *data, size_t bytes) {
-    const unsigned char *p = (const unsigned char *)data;
-    uint64_t h = 0xCBF29CE484222325u;
+/* FNV-1a, 64 bit, over bytes. */
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t bytes) {
     size_t i;
     for (i = 0; i < bytes; ++i) h = (h ^ p[i]) * 0x100000001B3u;
+    return h;
+}
+
+static const uint64_t fnv1a_basis = 0xCBF29CE484222325u;
+
+/* FNV-1a of each float's bits serialised little-endian: the same checksum on
+   every byte order (on little-endian machines it is the hash of the raw
+   bytes). */
+static uint64_t fnv1a_floats(const float *v, size_t count) {
+    uint64_t h = fnv1a_basis;
+    size_t i;
+    for (i = 0; i < count; ++i) {
+        uint32_t bits;
+        unsigned char le[4];
+        memcpy(&bits, &v[i], sizeof bits);
+        le[0] = (unsigned char)bits;
+        le[1] = (unsigned char)(bits >> 8);
+        le[2] = (unsigned char)(bits >> 16);
+        le[3] = (unsigned char)(bits >> 24);
+        h = fnv1a(h, le, sizeof le);
+    }
     return h;
 }
 
@@ -94,7 +113,7 @@ static int report(const golden_case *gc, size_t count, float *x, float *y, uint8
     if (run(gc, x, y, mask) != DROPBLOCK_OK) return 1;
     for (i = 0; i < count; ++i) kept += mask[i];
     printf("%-36s kept=%zu/%zu mask=%016llx y=%016llx", gc->name, kept, count,
-           (unsigned long long)fnv1a(mask, count), (unsigned long long)fnv1a(y, count * sizeof *y));
+           (unsigned long long)fnv1a(fnv1a_basis, mask, count), (unsigned long long)fnv1a_floats(y, count));
 
     /* The scale factor itself: with x = 1 a kept element holds s. */
     for (i = 0; i < count; ++i) x[i] = 1.0f;

@@ -1,6 +1,6 @@
 /* libFuzzer target for dropblock.h: decodes bytes into a shape, a config
    (invalid values included), a buffer arrangement and data, calls every
-   public entry point and abort()s when the contract (SPEC.md) is broken.
+   public entry point and abort()s when the contract (the header's top comment) is broken.
 
    Input layout (fuzz_decode; missing bytes read as 0; make_corpus.py is
    the matching encoder):
@@ -20,9 +20,15 @@
    Small valid shapes (<= FUZZ_MAX_ELEMS) run for real against a reference
    call; huge or invalid shapes only make calls that the contract says must
    fail, on small dummy buffers, so a missed check shows up as a sanitizer
-   report instead of a huge allocation. */
+   report instead of a huge allocation.
+
+   The tensor API runs on the same cases against the 1.x
+   reference, with its choices (dtype, strides of x and y, in place,
+   n_offset windows, build and apply parts and their order) drawn from a
+   hash of the whole input, so the layout above is unchanged. */
 #define DROPBLOCK_IMPLEMENTATION
 #include "dropblock.h"
+#include "../tensor_util.h"
 
 #include <float.h>
 #include <limits.h>
@@ -178,6 +184,7 @@ typedef struct fuzz_case {
     reader data;
     int shape_err;    /* my own count: 0, SHAPE or OVERFLOW */
     size_t total;     /* elements, when shape_err == 0      */
+    uint64_t knobs;   /* hash of the input: the tensor path */
 } fuzz_case;
 
 /* The case and call being run, for the failure message. */
@@ -221,7 +228,7 @@ static int grow_within(size_t *acc, int factor, size_t limit) {
     return 1;
 }
 
-/* The status SPEC 1.1 demands of a shape, derived here on its own terms:
+/* The status the header demands of a shape, derived here on its own terms:
    a dimension below 1 is SHAPE; otherwise the byte size of the tensor
    (which bounds the element count too) must be representable. */
 static int shape_status(dropblock_shape3d s, size_t *total) {
@@ -492,7 +499,7 @@ static size_t check_output(const fuzz_case *fc, const reference *ref, const floa
     return kept;
 }
 
-/* s against its definition (SPEC 1.6) where it is a count ratio; when no
+/* s against its definition (THE MATH) where it is a count ratio; when no
    seed can occur, and under FILL_NOISE, the header fixes s = 1 whatever
    the count. */
 static void check_scale_values(const fuzz_case *fc, const reference *ref, double all, size_t e0, size_t e1,
@@ -793,6 +800,266 @@ static void check_split(const fuzz_case *fc, const reference *ref, int m) {
     free(k);
 }
 
+/* ---- the tensor API ----------------------------------------------------------- */
+
+#define FUZZ_MAX_TENSOR_ELEMS 16384u
+#define FUZZ_MAX_WINDOWS 4
+
+/* The 1.x reference's storage index of the element with logical NDHWC index e. */
+static size_t ref_storage(const fuzz_case *fc, size_t e) {
+    const dropblock_shape3d *s = &fc->shape;
+    size_t c = e % (size_t)s->c, r = e / (size_t)s->c, j = r % (size_t)s->w, i, z;
+    r /= (size_t)s->w;
+    i = r % (size_t)s->h;
+    r /= (size_t)s->h;
+    z = r % (size_t)s->d;
+    return elem_index(fc, fc->cfg.layout, r / (size_t)s->d, z, i, j, c);
+}
+
+/* The calling thread as an executor, parts in a shuffled order. */
+static void fuzz_parallel_for(void *pool, dropblock_task_fn fn, void *task, int parts) {
+    int *order = (int *)malloc((size_t)parts * sizeof(int)), k;
+    FUZZ_CHECK(order != NULL);
+    tt_shuffle((tu_prng *)pool, order, parts);
+    for (k = 0; k < parts; ++k) fn(task, order[k], parts);
+    free(order);
+}
+
+static int pick_parts(tu_prng *r, const fuzz_case *fc) {
+    static const int fixed[] = {1, 2, 3, 7, 64};
+    unsigned k = tu_prng_below(r, 6);
+    return k < 5 ? fixed[k] : fc->shape.n * fc->shape.d * fc->shape.h + 1 + (int)tu_prng_below(r, 4);
+}
+
+/* The double scale F64 applies to kept elements of sample n (THE MATH):
+   T / Kept or S / Kept_n in double, the mask's own 1 / E for EXPECTED. */
+static double f64_scale(const fuzz_case *fc, const reference *ref, size_t n, double expected) {
+    size_t sample = fc->total / (size_t)fc->shape.n, kn = 0, e;
+    if (fills_noise(fc) || fc->cfg.scale == DROPBLOCK_SCALE_NONE) return 1.0;
+    if (fc->cfg.scale == DROPBLOCK_SCALE_EXPECTED) return expected;
+    if (fc->cfg.scale == DROPBLOCK_SCALE_BATCH) return ref->kept ? (double)fc->total / (double)ref->kept : 0.0;
+    for (e = n * sample; e < (n + 1) * sample; ++e) kn += ref->k[ref_storage(fc, e)];
+    return kn ? (double)sample / (double)kn : 0.0; /* 0: nothing kept, never applied */
+}
+
+/* An F64 contiguous call against the reference; returns its output (the
+   double noise where dropped under FILL_NOISE) and the per-sample scale. */
+static double *f64_expectations(const fuzz_case *fc, const reference *ref, const dropblock_config *cfg,
+                                double *scale) {
+    const dropblock_shape3d *s = &fc->shape;
+    size_t T = fc->total, sample = T / (size_t)s->n, e;
+    double *x = (double *)malloc(T * sizeof(double)), *y = (double *)malloc(T * sizeof(double));
+    dropblock_tensor tx = tt_ndhwc(x, DROPBLOCK_F64, s->n, s->d, s->h, s->w, s->c), ty = tx;
+    dropblock_stats st;
+    FUZZ_CHECK(x && y);
+    ty.data = y;
+    for (e = 0; e < T; ++e) x[e] = (double)ref->x[ref_storage(fc, e)];
+    FUZZ_CHECK(dropblock_forward_tensor(cfg, fc->step, &tx, &ty, NULL, 0, NULL, &st) == DROPBLOCK_OK);
+    FUZZ_CHECK(st.kept == ref->kept && st.total == T);
+    for (e = 0; e < (size_t)s->n; ++e) scale[e] = f64_scale(fc, ref, e, st.scale);
+    for (e = 0; e < T; ++e) {
+        size_t at = ref_storage(fc, e);
+        double sd = scale[e / sample];
+        if (ref->k[at]) {
+            FUZZ_CHECK(sd == 1.0 ? tt_f64_bits(y[e]) == tt_f64_bits(x[e]) : tt_f64_bits(y[e]) == tt_f64_bits(sd * x[e]));
+            FUZZ_CHECK(same_bits((float)sd, ref->s[at]));
+        } else if (fills_noise(fc)) {
+            FUZZ_CHECK(same_bits((float)y[e], ref->y[at]));
+        } else {
+            FUZZ_CHECK(tt_f64_bits(y[e]) == 0);
+        }
+    }
+    free(x);
+    return y;
+}
+
+/* The dense expected output in dt of forward (grad 0) or backward: F32 the
+   1.x output; kept 16-bit elements R((float)s * X), F64 ones s * x with
+   the double s (bits copied where s is 1); dropped +0, or under forward
+   FILL_NOISE the double noise rounded once to dt. */
+static void tensor_expect(const fuzz_case *fc, const reference *ref, dropblock_dtype dt, int grad,
+                          const unsigned char *xd, const double *y64, const double *scale, unsigned char *out) {
+    size_t T = fc->total, sample = T / (size_t)fc->shape.n, e;
+    for (e = 0; e < T; ++e) {
+        size_t at = ref_storage(fc, e);
+        int kept = ref->k[at], noise = !grad && !kept && fills_noise(fc);
+        float s = ref->s[at];
+        if (dt == DROPBLOCK_F32) {
+            memcpy(out + 4 * e, grad ? &ref->g[at] : &ref->y[at], 4);
+        } else if (dt == DROPBLOCK_F64) {
+            double x, v = 0.0, sd = scale[e / sample];
+            memcpy(&x, xd + 8 * e, 8);
+            if (kept) v = sd == 1.0 ? x : sd * x;
+            else if (noise) v = y64[e];
+            memcpy(out + 8 * e, &v, 8);
+        } else {
+            uint16_t x, v = 0;
+            memcpy(&x, xd + 2 * e, 2);
+            if (kept && s == 1.0f) v = x;
+            else if (kept && dt == DROPBLOCK_F16) v = tt_f32_to_f16(s * tt_f16_to_f32(x));
+            else if (kept) v = tt_f32_to_bf16(s * tt_bf16_to_f32(x));
+            else if (noise) v = dt == DROPBLOCK_F16 ? tt_f64_to_f16(y64[e]) : tt_f64_to_bf16(y64[e]);
+            memcpy(out + 2 * e, &v, 2);
+        }
+    }
+}
+
+/* Rejected calls on the strided pair write nothing: y of another dtype
+   no wider than its own (x and y apart; a wider one could be misaligned
+   or reach x, other errors), a part past the end, an axis of size > 1 at stride 0
+   (in place, so that only the strides are wrong). m is the mask of the
+   first window, samples [0, n_first). */
+static void tensor_errors(const fuzz_case *fc, const dropblock_config *cfg, const dropblock_tensor *tx,
+                          const dropblock_tensor *ty, int in_place, int n_first, tt_buf *bx, tt_buf *by,
+                          const dropblock_mask *m) {
+    dropblock_tensor wx = *tx, wy = *ty, bad;
+    wx.n = wy.n = n_first;
+    tt_buf_snapshot(bx);
+    tt_buf_snapshot(by);
+    FUZZ_CHECK(dropblock_mask_forward(m, &wx, &wy, 1, 1) == DROPBLOCK_ERR_PART);
+    if (!in_place) {
+        bad = *ty;
+        static const dropblock_dtype narrower[4] = {DROPBLOCK_F16, DROPBLOCK_BF16, DROPBLOCK_F16, DROPBLOCK_F32};
+        bad.dtype = narrower[ty->dtype];
+        FUZZ_CHECK(dropblock_forward_tensor(cfg, fc->step, tx, &bad, NULL, 0, NULL, NULL) == DROPBLOCK_ERR_DTYPE);
+        bad.n = n_first;
+        FUZZ_CHECK(dropblock_mask_forward(m, &wx, &bad, 0, 1) == DROPBLOCK_ERR_DTYPE);
+    }
+    bad = wy;
+    if (bad.w > 1) bad.stride_w = 0;
+    else if (bad.h > 1) bad.stride_h = 0;
+    else if (bad.c > 1) bad.stride_c = 0;
+    else if (bad.d > 1) bad.stride_d = 0;
+    else if (bad.n > 1) bad.stride_n = 0;
+    else bad.n = 0; /* one element: no stride can alias */
+    if (bad.n) {
+        FUZZ_CHECK(dropblock_forward_tensor(cfg, fc->step, &bad, &bad, NULL, 0, NULL, NULL) == DROPBLOCK_ERR_STRIDE);
+        FUZZ_CHECK(dropblock_mask_backward(m, &bad, &bad, 0, 1) == DROPBLOCK_ERR_STRIDE);
+    }
+    FUZZ_CHECK(tt_buf_unchanged(bx) && tt_buf_unchanged(by));
+}
+
+/* The tensor API on this case: a dtype, strided x and y (or in place), the
+   batch in n_offset windows with their counts combined by set_batch, build
+   and apply in shuffled parts, and the one call on an executor; every
+   result equals the reference, x stays as it was and no byte of y's buffer
+   outside its elements changes. */
+static void check_tensor_api(const fuzz_case *fc, const reference *ref) {
+    const dropblock_shape3d *s = &fc->shape;
+    static const int raw_layouts[] = {DROPBLOCK_NHWC, DROPBLOCK_NCHW, 77};
+    int size[5], cuts[FUZZ_MAX_WINDOWS + 1], nw = 0, k, in_place, pass;
+    size_t T = fc->total, es, e, sample = T / (size_t)s->n;
+    dropblock_config cfg = fc->cfg;
+    dropblock_dtype dt;
+    tt_arrangement ax, ay;
+    unsigned char *xd, *want, *got;
+    double *y64, *scale = (double *)malloc((size_t)s->n * sizeof(double));
+    dropblock_tensor tx, ty;
+    dropblock_executor exec;
+    dropblock_stats st;
+    tt_buf bx, by;
+    tu_prng r;
+    FUZZ_CHECK(scale != NULL);
+    tu_prng_seed(&r, fc->knobs);
+    dt = (dropblock_dtype)tu_prng_below(&r, 4);
+    es = tt_dtype_size(dt);
+    size[TT_AX_N] = s->n; size[TT_AX_D] = s->d; size[TT_AX_H] = s->h; size[TT_AX_W] = s->w; size[TT_AX_C] = s->c;
+    ax = tt_random_arrangement(&r);
+    ay = tt_random_arrangement(&r);
+    for (k = 0; k < 5; ++k) { /* padding of many size-1 axes multiplies; keep buffers small */
+        if (tt_arrangement_bytes(&ax, dt, size) > ((size_t)1 << 22)) { ax.inner = 1; ax.pad[k] = 0; }
+        if (tt_arrangement_bytes(&ay, dt, size) > ((size_t)1 << 22)) { ay.inner = 1; ay.pad[k] = 0; }
+    }
+    in_place = tu_prng_below(&r, 4) == 0;
+    memcpy(&cfg.layout, &raw_layouts[tu_prng_below(&r, 3)], sizeof cfg.layout); /* ignored by the tensor API */
+    cuts[0] = 0;
+    for (k = 1; k < s->n && nw < FUZZ_MAX_WINDOWS - 1; ++k)
+        if (tu_prng_below(&r, 2)) cuts[++nw] = k;
+    cuts[++nw] = s->n;
+
+    xd = (unsigned char *)malloc(T * es);
+    want = (unsigned char *)malloc(T * es);
+    got = (unsigned char *)malloc(T * es);
+    FUZZ_CHECK(xd && want && got);
+    for (e = 0; e < T; ++e) {
+        float v = ref->x[ref_storage(fc, e)];
+        double d = (double)v;
+        uint16_t h = dt == DROPBLOCK_F16 ? tt_f32_to_f16(v) : tt_f32_to_bf16(v);
+        memcpy(xd + e * es, dt == DROPBLOCK_F32 ? (const void *)&v : dt == DROPBLOCK_F64 ? (const void *)&d
+                                                                                          : (const void *)&h, es);
+    }
+    y64 = f64_expectations(fc, ref, &cfg, scale);
+
+    bx = tt_buf_make(tt_arrangement_bytes(&ax, dt, size), 1);
+    by = tt_buf_make(in_place ? 1 : tt_arrangement_bytes(&ay, dt, size), 2);
+    tx = tt_arrange(&ax, dt, size, tt_buf_data(&bx));
+    ty = in_place ? tx : tt_arrange(&ay, dt, size, tt_buf_data(&by));
+    for (pass = 0; pass < 3; ++pass) { /* windows forward, windows backward, one call forward */
+        tt_buf *yb = in_place ? &bx : &by;
+        tensor_expect(fc, ref, dt, pass == 1, xd, y64, scale, want);
+        tt_scatter(&tx, xd);
+        tt_buf_snapshot(&bx);
+        tt_buf_snapshot(&by);
+        if (pass == 2) {
+            exec.parallel_for = fuzz_parallel_for;
+            exec.pool = &r;
+            exec.parts = pick_parts(&r, fc);
+            FUZZ_CHECK(dropblock_forward_tensor(&cfg, fc->step, &tx, &ty, NULL, 0, &exec, &st) == DROPBLOCK_OK);
+            FUZZ_CHECK(st.kept == ref->kept && st.total == T);
+        } else {
+            dropblock_mask m[FUZZ_MAX_WINDOWS];
+            void *ws[FUZZ_MAX_WINDOWS];
+            uint64_t kept = 0;
+            for (k = 0; k < nw; ++k) {
+                dropblock_tensor wx = tx;
+                size_t bytes = 0;
+                int parts = pick_parts(&r, fc), order[80], p;
+                wx.data = tt_at(&tx, (size_t)cuts[k] * sample);
+                wx.n = cuts[k + 1] - cuts[k];
+                wx.n_offset = cuts[k];
+                FUZZ_CHECK(dropblock_mask_workspace_size(&wx, &bytes) == DROPBLOCK_OK);
+                ws[k] = malloc(bytes);
+                FUZZ_CHECK(ws[k] != NULL);
+                FUZZ_CHECK(dropblock_mask_init(&m[k], &cfg, fc->step, &wx, ws[k], bytes) == DROPBLOCK_OK);
+                if (parts > 80) parts = 80;
+                tt_shuffle(&r, order, parts);
+                for (p = 0; p < parts; ++p) FUZZ_CHECK(dropblock_mask_build(&m[k], order[p], parts) == DROPBLOCK_OK);
+                FUZZ_CHECK(dropblock_mask_stats(&m[k], &st) == DROPBLOCK_OK);
+                FUZZ_CHECK(st.total == (uint64_t)wx.n * sample);
+                kept += st.kept;
+            }
+            FUZZ_CHECK(kept == ref->kept);
+            for (k = 0; k < nw; ++k) {
+                dropblock_tensor wx = tx, wy = ty;
+                int parts = pick_parts(&r, fc), order[80], p;
+                FUZZ_CHECK(dropblock_mask_set_batch(&m[k], kept, T) == DROPBLOCK_OK);
+                wx.data = tt_at(&tx, (size_t)cuts[k] * sample);
+                wy.data = tt_at(&ty, (size_t)cuts[k] * sample);
+                wx.n = wy.n = cuts[k + 1] - cuts[k];
+                wx.n_offset = wy.n_offset = cuts[k];
+                if (parts > 80) parts = 80;
+                tt_shuffle(&r, order, parts);
+                for (p = 0; p < parts; ++p)
+                    FUZZ_CHECK((pass ? dropblock_mask_backward(&m[k], &wx, &wy, order[p], parts)
+                                     : dropblock_mask_forward(&m[k], &wx, &wy, order[p], parts)) == DROPBLOCK_OK);
+            }
+            if (pass == 0) tensor_errors(fc, &cfg, &tx, &ty, in_place, cuts[1], &bx, &by, &m[0]);
+            for (k = 0; k < nw; ++k) free(ws[k]);
+        }
+        tt_gather(&ty, got);
+        FUZZ_CHECK(memcmp(got, want, T * es) == 0);
+        FUZZ_CHECK(tt_buf_outside_unchanged(yb, &ty));
+        if (!in_place) FUZZ_CHECK(tt_buf_unchanged(&bx));
+    }
+    tt_buf_free(&bx);
+    tt_buf_free(&by);
+    free(xd);
+    free(want);
+    free(got);
+    free(y64);
+    free(scale);
+}
+
 static void run_real(const fuzz_case *fc) {
     reference ref;
     int kind = fc->arr[7] / 16 % (fc->is3d ? 2 : K_KINDS);
@@ -804,6 +1071,7 @@ static void run_real(const fuzz_case *fc) {
             check_split(fc, &ref, fc->shape.n > 1 ? 1 + (int)(fc->arr[1] % (unsigned)(fc->shape.n - 1)) : 0);
     }
     run_arranged(fc, config_errors(&fc->cfg) ? NULL : &ref, kind, fc->arr);
+    if (!config_errors(&fc->cfg) && fc->total <= FUZZ_MAX_TENSOR_ELEMS) check_tensor_api(fc, &ref);
     reference_free(&ref);
 }
 
@@ -872,7 +1140,7 @@ static int is_nan(double v) { return v != v; }
 
 static int clip(int block, int len) { return block < len ? block : len; }
 
-/* gamma of SPEC 1.4, depth multiplied in the same way; NaN for arguments
+/* gamma of THE MATH, depth multiplied in the same way; NaN for arguments
    the header's comments call invalid. */
 static double gamma_ref(double kp, int block_d, int block_h, int block_w, int d, int h, int w) {
     double bd, bh, bw, g;
@@ -1095,6 +1363,7 @@ static void check_rng(const fuzz_case *fc) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_case fc;
     fuzz_decode(data, size, &fc);
+    fc.knobs = tu_fnv1a(data, size);
     fuzz_current = &fc;
     fuzz_kind = -1; /* no entry-point call yet: the report shows none */
     fuzz_want = 0;
