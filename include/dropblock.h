@@ -1715,10 +1715,12 @@ DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w,
         __m128i v = _mm_set1_epi32((int)(uint32_t)(w >> (32 * h)));
         __m128i sel = _mm_setr_epi32(1, 2, 4, 8);
         for (q = 0; q < 8; ++q) {
+            const float *xq = x + 32 * h + 4 * q;
             __m128i m = _mm_cmpeq_epi32(_mm_and_si128(v, sel), sel);
-            __m128 r = _mm_loadu_ps(x + 32 * h + 4 * q);
-            if (!copy) r = _mm_mul_ps(r, vs);
-            _mm_storeu_ps(y + 32 * h + 4 * q, _mm_and_ps(r, _mm_castsi128_ps(m)));
+            /* a copy in integer lanes (see dropblock__f32_avx512) */
+            __m128i r = copy ? _mm_loadu_si128((const __m128i *)(const void *)xq)
+                             : _mm_castps_si128(_mm_mul_ps(_mm_loadu_ps(xq), vs));
+            _mm_storeu_si128((__m128i *)(void *)(y + 32 * h + 4 * q), _mm_and_si128(r, m));
             sel = _mm_slli_epi32(sel, 4);
         }
     }
@@ -1739,12 +1741,14 @@ __attribute__((target("avx512f"))) static void dropblock__f32_avx512(const float
     size_t q;
     for (q = 0; q < 4 && 16 * q < len; ++q) {
         const __mmask16 m = (__mmask16)(w >> (16 * q)), l = (__mmask16)(live >> (16 * q));
-        const __m512 v = _mm512_maskz_loadu_ps(l, x + 16 * q);
-        const __m512 r = copy ? _mm512_maskz_mov_ps(m, v) : _mm512_maskz_mul_ps(m, v, vs);
+        /* a copy moves integer lanes: copy ? v : v*s in float lanes is what
+           clang folds into v * (copy ? 1 : s), which quiets signalling NaNs */
+        const __m512i r = copy ? _mm512_maskz_mov_epi32(m, _mm512_maskz_loadu_epi32(l, x + 16 * q))
+                               : _mm512_castps_si512(_mm512_maskz_mul_ps(m, _mm512_maskz_loadu_ps(l, x + 16 * q), vs));
         if (stream && l == 0xFFFF && !((uintptr_t)(y + 16 * q) & 63))
-            _mm512_stream_ps(y + 16 * q, r);
+            _mm512_stream_si512((__m512i *)(void *)(y + 16 * q), r);
         else
-            _mm512_mask_storeu_ps(y + 16 * q, l, r);
+            _mm512_mask_storeu_epi32(y + 16 * q, l, r);
     }
 }
 
@@ -1755,12 +1759,12 @@ __attribute__((target("avx512f"))) static void dropblock__f64_avx512(const doubl
     size_t q;
     for (q = 0; q < 8 && 8 * q < len; ++q) {
         const __mmask8 m = (__mmask8)(w >> (8 * q)), l = (__mmask8)(live >> (8 * q));
-        const __m512d v = _mm512_maskz_loadu_pd(l, x + 8 * q);
-        const __m512d r = copy ? _mm512_maskz_mov_pd(m, v) : _mm512_maskz_mul_pd(m, v, vs);
+        const __m512i r = copy ? _mm512_maskz_mov_epi64(m, _mm512_maskz_loadu_epi64(l, x + 8 * q))
+                               : _mm512_castpd_si512(_mm512_maskz_mul_pd(m, _mm512_maskz_loadu_pd(l, x + 8 * q), vs));
         if (stream && l == 0xFF && !((uintptr_t)(y + 8 * q) & 63))
-            _mm512_stream_pd(y + 8 * q, r);
+            _mm512_stream_si512((__m512i *)(void *)(y + 8 * q), r);
         else
-            _mm512_mask_storeu_pd(y + 8 * q, l, r);
+            _mm512_mask_storeu_epi64(y + 8 * q, l, r);
     }
 }
 
