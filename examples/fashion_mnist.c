@@ -140,8 +140,10 @@ static void conv_relu(const float *in, int side, int ci, const float *w, const f
             for (di = 0; di < 3; ++di)
                 for (dj = 0; dj < 3; ++dj) {
                     int ii = i + di - 1, jj = j + dj - 1;
-                    const float *x = in + ((size_t)ii * side + jj) * ci, *k = w + (size_t)(di * 3 + dj) * ci * co;
-                    if (ii < 0 || ii >= side || jj < 0 || jj >= side) continue;
+                    const float *x, *k;
+                    if (ii < 0 || ii >= side || jj < 0 || jj >= side) continue; /* before forming the address */
+                    x = in + ((size_t)ii * side + jj) * ci;
+                    k = w + (size_t)(di * 3 + dj) * ci * co;
                     for (a = 0; a < ci; ++a)
                         if (x[a] != 0.0f) /* ReLU inputs are mostly zero */
                             for (o = 0; o < co; ++o) y[o] += x[a] * k[a * co + o];
