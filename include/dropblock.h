@@ -1263,10 +1263,11 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(
     const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
     const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
     const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
-    dropblock__v8 x, ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
+    const dropblock__v8 lane = {0, 1, 2, 3, 4, 5, 6, 7}, first = DROPBLOCK__V8(x0), stride = DROPBLOCK__V8(step);
+    dropblock__v8 x = first + lane * stride; /* lane i: key + ((g + i) * 32 + 1) * G */
+    dropblock__v8 ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
     uint64_t op[8];
-    unsigned k, i;
-    for (i = 0; i < 8; ++i) x[i] = x0 + i * step; /* lane i: key + ((g + i) * 32 + 1) * G */
+    unsigned k;
     for (k = 0; k < 32 && (t & dropblock__low_bits(32 - k)); ++k, x += gold) {
         const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
         const dropblock__v8 tk = DROPBLOCK__V8(tb);
