@@ -1228,8 +1228,12 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
    is undecided or t has no set bit left. */
 #define DROPBLOCK__EAGER 8u
 
-/* One level: bit k of t against word w (input x) for the open lanes. */
-DROPBLOCK__INTERNAL void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t *ones, uint64_t *open) {
+/* One level: bit k of t against word w (input x) for the open lanes.
+   Always inlined: it is the inner step of every draw. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t *ones, uint64_t *open) {
     uint64_t w = dropblock__mix(x), tk = UINT64_C(0) - ((t >> (31 - k)) & 1u);
     *ones |= *open & ~w & tk;
     *open &= ~(w ^ tk);
@@ -1708,24 +1712,37 @@ DROPBLOCK__INTERNAL void dropblock__f32_tail(const float *x, float *y, uint64_t 
 }
 
 /* The same for 64 elements; the SSE2 path computes the same IEEE products
-   and masks, so both paths give the same bits. */
-DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w, float s, int copy) {
+   and masks, so both paths give the same bits. It is inlined twice, with
+   copy a constant: a copy then moves integer lanes and has no multiply
+   for a compiler to fold a select into (clang turns copy ? x : x*s into
+   x * (copy ? 1 : s), which quiets signalling NaNs). */
 #ifdef DROPBLOCK__SSE2
-    const __m128 vs = _mm_set1_ps(s);
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void dropblock__f32_64_sse2(const float *x, float *y, uint64_t w, __m128 vs, int copy) {
     size_t h, q;
     for (h = 0; h < 2; ++h) {
-        __m128i v = _mm_set1_epi32((int)(uint32_t)(w >> (32 * h)));
+        const __m128i v = _mm_set1_epi32((int)(uint32_t)(w >> (32 * h)));
         __m128i sel = _mm_setr_epi32(1, 2, 4, 8);
         for (q = 0; q < 8; ++q) {
             const float *xq = x + 32 * h + 4 * q;
-            __m128i m = _mm_cmpeq_epi32(_mm_and_si128(v, sel), sel);
-            /* a copy in integer lanes (see dropblock__f32_avx512) */
-            __m128i r = copy ? _mm_loadu_si128((const __m128i *)(const void *)xq)
-                             : _mm_castps_si128(_mm_mul_ps(_mm_loadu_ps(xq), vs));
+            const __m128i m = _mm_cmpeq_epi32(_mm_and_si128(v, sel), sel);
+            const __m128i r = copy ? _mm_loadu_si128((const __m128i *)(const void *)xq)
+                                   : _mm_castps_si128(_mm_mul_ps(_mm_loadu_ps(xq), vs));
             _mm_storeu_si128((__m128i *)(void *)(y + 32 * h + 4 * q), _mm_and_si128(r, m));
             sel = _mm_slli_epi32(sel, 4);
         }
     }
+}
+#endif
+
+DROPBLOCK__INTERNAL void dropblock__f32_64(const float *x, float *y, uint64_t w, float s, int copy) {
+#ifdef DROPBLOCK__SSE2
+    if (copy)
+        dropblock__f32_64_sse2(x, y, w, _mm_set1_ps(s), 1);
+    else
+        dropblock__f32_64_sse2(x, y, w, _mm_set1_ps(s), 0);
 #else
     dropblock__f32_tail(x, y, w, s, copy, 64);
 #endif
