@@ -2251,7 +2251,7 @@ DROPBLOCK__INTERNAL int dropblock__channel_major(const dropblock_tensor *t) {
 /* The seed probability, threshold and expected kept fraction of a set-up
    mask. Solving for the exact rate costs far more than any check, so it
    comes after them. */
-DROPBLOCK__INTERNAL void dropblock__mask_seed(dropblock_mask *m, const dropblock__geom *g) {
+DROPBLOCK__INTERNAL void dropblock__mask_threshold(dropblock_mask *m, const dropblock__geom *g) {
     const dropblock_config *cfg = &m->cfg_;
     if (cfg->flags & DROPBLOCK_EXACT_RATE) {
         m->gamma_ = dropblock__gamma_exact((double)cfg->keep_prob, g);
@@ -2470,7 +2470,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__tensor_call(const dropblock_conf
     if (dropblock__overlap(ws, ws_bytes, x->data, xspan) || dropblock__overlap(ws, ws_bytes, y->data, yspan))
         return DROPBLOCK_ERR_OVERLAP;
     dropblock__mask_geom(&m, &g);
-    dropblock__mask_seed(&m, &g);
+    dropblock__mask_threshold(&m, &g);
     job.m = &m;
     job.x = x;
     job.y = y;
@@ -2560,7 +2560,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__call_1x(const dropblock_config *
             dropblock__overlap(ws, ws_bytes, keep, total))
             return DROPBLOCK_ERR_OVERLAP;
     }
-    dropblock__mask_seed(&m, &g);
+    dropblock__mask_threshold(&m, &g);
     if (m.t_) {
         if (!ws) ws = owned = DROPBLOCK_MALLOC(need);
         if (!ws) return DROPBLOCK_ERR_OUT_OF_MEMORY;
@@ -2672,7 +2672,7 @@ DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const drop
     if (workspace_bytes < dropblock__ws_bytes(dims)) return DROPBLOCK_ERR_WORKSPACE;
     tmp.cmajor_ = dropblock__channel_major(like);
     dropblock__mask_geom(&tmp, &g);
-    dropblock__mask_seed(&tmp, &g);
+    dropblock__mask_threshold(&tmp, &g);
     if (tmp.t_) dropblock__mask_bind(&tmp, &g, workspace);
     *m = tmp;
     return DROPBLOCK_OK;
@@ -2691,8 +2691,8 @@ DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int
        and finishing a piece stay in the core's cache; a seed row over a
        piece boundary is drawn by both pieces, hence pieces of 8 blocks'
        height at least */
-    piece = DROPBLOCK__PIECE_WORDS / g.band_words;
-    if (piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
+    piece = g.band_words ? DROPBLOCK__PIECE_WORDS / g.band_words : 1;
+    if (g.band_rows && piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
     if (piece == 0) piece = 1;
     for (b = b0; b < b1; b += piece)
         dropblock__build_bands(&g, m->key_, m->t_,
@@ -2869,7 +2869,7 @@ DROPBLOCK_API dropblock_status dropblock_count_kept(const dropblock_config *cfg,
     if (st != DROPBLOCK_OK) return st;
     dropblock__mask_geom(&m, &g);
     if (workspace_bytes < dropblock__mask_ws_bytes(&m)) return DROPBLOCK_ERR_WORKSPACE;
-    dropblock__mask_seed(&m, &g);
+    dropblock__mask_threshold(&m, &g);
     if (m.t_) dropblock__mask_bind(&m, &g, workspace);
     (void)dropblock_mask_build(&m, 0, 1);
     *kept = dropblock__kept(&m, &g);
