@@ -2346,6 +2346,7 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
     size_t plane, r0, r1, r, seg_end, cur = (size_t)-1, sj, sc;
     ptrdiff_t xw, xc, yw, yc;
     int planes;
+    const int per_sample = dropblock__scale_mode(&m->cfg_) == DROPBLOCK_SCALE_SAMPLE;
     if (!m->t_ && kind != DROPBLOCK__KEEP && dropblock__same_view(x, y)) return; /* identity in place */
     dropblock__mask_geom(m, &g);
     plane = g.d * g.h;
@@ -2373,7 +2374,9 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
         const char *xs = (const char *)x->data + ((size_t)x->stride_n * n + (size_t)x->stride_d * z) * op.es;
         char *ys = (char *)y->data + ((size_t)y->stride_n * n + (size_t)y->stride_d * z) * op.es;
         seg_end = r - i0 + g.h < r1 ? r - i0 + g.h : r1; /* this (n, z) plane's rows of the part */
-        if (n != cur) {
+        /* the batch scale sums every band's count: once a part; only the
+           sample scale changes with the sample */
+        if (cur == (size_t)-1 || (n != cur && per_sample)) {
             op.s64 = dropblock__scale(m, &g, n);
             op.s = (float)op.s64;
             op.copy = kind == DROPBLOCK_F64 ? op.s64 == 1.0 : op.s == 1.0f;
