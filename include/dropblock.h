@@ -61,7 +61,7 @@
                                       clang >= 8 on x86-64 an AVX-512 seed
                                       draw and apply and an F16C binary16
                                       apply, chosen at run time
-                                      (__builtin_cpu_supports, cpuid); define
+                                      (__builtin_cpu_supports); define
                                       it for plain C. Every path gives the
                                       same bits.
        DROPBLOCK_NO_AVX512            undefined; define it to leave out the
@@ -640,9 +640,9 @@ DROPBLOCK_API dropblock_status dropblock_tensor_from_dlpack(const DLTensor *t, d
    so a baseline x86-64 build still uses them where the CPU has them. */
 #if !defined(DROPBLOCK_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&  \
     ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && __GNUC__ >= 9))
-#include <cpuid.h>
 #include <immintrin.h>
 #define DROPBLOCK__F16C 1
+#define DROPBLOCK__POPCNT 1
 #ifndef DROPBLOCK_NO_AVX512
 #define DROPBLOCK__AVX512 1
 #endif
@@ -1223,7 +1223,7 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
    still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
    stays undecided only if its bit equals t's. Drawing more levels than
    needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
-   (almost always needed) are drawn without branches (and eight groups at a
+   (almost always needed) are drawn without branches (and 32 groups at a
    time where AVX-512 is available), then the walk stops as soon as no lane
    is undecided or t has no set bit left. */
 #define DROPBLOCK__EAGER 8u
@@ -1254,48 +1254,60 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
     return dropblock__draw_rest(x, k, t, ones, open);
 }
 
+/* Groups are drawn DROPBLOCK__GROUPS at a time into a cache, so that
+   consecutive words of a row (and consecutive rows) share their boundary
+   groups instead of drawing them twice. */
+#define DROPBLOCK__GROUPS 32u
+
 #ifdef DROPBLOCK__AVX512
-/* Groups g .. g+7 (all lanes live) in 512-bit lanes, level by level until
-   every lane of the eight is decided (or t has no bit left). Written with
-   the compilers' vector extensions rather than
-   intrinsics: gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in
-   C++ (GCC bug 105593). */
+/* Groups g .. g+31 (all lanes live) in four independent 512-bit vectors of
+   eight groups, so that the multiplies of one level overlap, level by
+   level until every lane of the 32 is decided (or t has no bit left).
+   Written with the compilers' vector extensions rather than intrinsics:
+   gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in C++ (GCC bug
+   105593). */
 typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
 #define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
-__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw8_avx512(uint64_t key, uint64_t g, uint64_t t,
-                                                                                uint64_t out[8]) {
+__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw32_avx512(uint64_t key, uint64_t g, uint64_t t,
+                                                                                 uint64_t out[DROPBLOCK__GROUPS]) {
     const dropblock__v8 m1 = DROPBLOCK__V8(UINT64_C(0xBF58476D1CE4E5B9)), m2 = DROPBLOCK__V8(UINT64_C(0x94D049BB133111EB));
-    const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN);
+    const dropblock__v8 gold = DROPBLOCK__V8(DROPBLOCK__GOLDEN), zero = DROPBLOCK__V8(0);
     const uint64_t x0 = dropblock__word_input(key, g * 32u), step = 32u * DROPBLOCK__GOLDEN;
     const dropblock__v8 lane = {0, 1, 2, 3, 4, 5, 6, 7}, first = DROPBLOCK__V8(x0), stride = DROPBLOCK__V8(step);
-    dropblock__v8 x = first + lane * stride; /* lane i: key + ((g + i) * 32 + 1) * G */
-    dropblock__v8 ones = DROPBLOCK__V8(0), open = DROPBLOCK__V8(~UINT64_C(0));
-    uint64_t op[8];
-    unsigned k;
-    for (k = 0; k < 32 && (t & dropblock__low_bits(32 - k)); ++k, x += gold) {
+    const dropblock__v8 eight = DROPBLOCK__V8(8u * step);
+    dropblock__v8 x[4], ones[4], open[4];
+    unsigned k, v;
+    x[0] = first + lane * stride; /* lane i of vector v: group g + 8v + i */
+    for (v = 0; v < 4; ++v) {
+        if (v) x[v] = x[v - 1] + eight;
+        ones[v] = zero;
+        open[v] = ~zero;
+    }
+    for (k = 0; k < 32 && (t & dropblock__low_bits(32 - k)); ++k) {
         const uint64_t tb = UINT64_C(0) - ((t >> (31 - k)) & 1u);
         const dropblock__v8 tk = DROPBLOCK__V8(tb);
-        dropblock__v8 z = (x ^ (x >> 30)) * m1;
-        z = (z ^ (z >> 27)) * m2;
-        z ^= z >> 31;
-        ones |= ~z & open & tk;
-        open &= ~(z ^ tk);
-        if (k + 1 >= DROPBLOCK__EAGER) { /* from here on, stop once every lane is decided */
-            memcpy(op, &open, sizeof op);
-            if (!(op[0] | op[1] | op[2] | op[3] | op[4] | op[5] | op[6] | op[7])) break;
+        dropblock__v8 undecided = zero;
+        for (v = 0; v < 4; ++v) {
+            dropblock__v8 z = (x[v] ^ (x[v] >> 30)) * m1;
+            z = (z ^ (z >> 27)) * m2;
+            z ^= z >> 31;
+            ones[v] |= ~z & open[v] & tk;
+            open[v] &= ~(z ^ tk);
+            undecided |= open[v];
+            x[v] += gold;
         }
+        /* from DROPBLOCK__EAGER levels on, stop once every lane is decided */
+        if (k + 1 >= DROPBLOCK__EAGER && !_mm512_test_epi64_mask((__m512i)undecided, (__m512i)undecided)) break;
     }
-    memcpy(out, &ones, sizeof ones);
+    memcpy(out, ones, sizeof ones);
 }
 #endif
 
-/* The last eight seed groups drawn, so that consecutive words of a row (and
-   consecutive rows) share their boundary groups instead of drawing them
-   twice. */
+/* The cache: groups first .. first + DROPBLOCK__GROUPS - 1 are in word[]. */
 typedef struct dropblock__draw {
     uint64_t key, t;
-    uint64_t first;      /* groups first .. first+7 are in word[] */
-    uint64_t word[8];
+    uint64_t first;
+    uint64_t word[DROPBLOCK__GROUPS];
     int valid, avx512;
 } dropblock__draw;
 
@@ -1311,25 +1323,27 @@ DROPBLOCK__INTERNAL void dropblock__draw_init(dropblock__draw *dr, uint64_t key,
 #endif
 }
 
-/* Draws groups g .. g+7 into the cache. */
+/* Draws groups g .. g + DROPBLOCK__GROUPS - 1 into the cache. */
 DROPBLOCK__INTERNAL void dropblock__refill(dropblock__draw *dr, uint64_t g) {
     unsigned i;
     dr->first = g;
     dr->valid = 1;
 #ifdef DROPBLOCK__AVX512
     if (dr->avx512) {
-        dropblock__draw8_avx512(dr->key, g, dr->t, dr->word);
+        dropblock__draw32_avx512(dr->key, g, dr->t, dr->word);
         return;
     }
 #endif
-    for (i = 0; i < 8; ++i) dr->word[i] = dropblock__draw_group(dr->key, (g + i) * 32u, dr->t, ~UINT64_C(0));
+    for (i = 0; i < DROPBLOCK__GROUPS; ++i)
+        dr->word[i] = dropblock__draw_group(dr->key, (g + i) * 32u, dr->t, ~UINT64_C(0));
 }
 
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((always_inline)) /* the hot path is one compare; keep it in the caller's loop */
 #endif
 static inline uint64_t dropblock__group(dropblock__draw *dr, uint64_t g) {
-    if (!dr->valid || g - dr->first >= 8) dropblock__refill(dr, g); /* g < first wraps to a huge difference */
+    /* g < first wraps to a huge difference */
+    if (!dr->valid || g - dr->first >= DROPBLOCK__GROUPS) dropblock__refill(dr, g);
     return dr->word[g - dr->first];
 }
 
@@ -1392,23 +1406,33 @@ DROPBLOCK__INTERNAL void dropblock__seeds_over(size_t lo, size_t hi, size_t o, s
 }
 
 /* row |= row shifted by `bits` towards higher (up) or lower bit positions,
-   in place over rw words: each word reads only words not yet written. */
+   in place over rw words. Each block of DROPBLOCK__BLOCK words reads its
+   sources whole before it writes them, and every source is a word that no
+   earlier block has written, so the word passes vectorise. v >> 1 >> nb is
+   v >> (64 - b), and 0 when b = 0. */
+#define DROPBLOCK__BLOCK 8u
 DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bits, int up) {
-    size_t q = bits >> 6, k;
-    unsigned b = (unsigned)(bits & 63);
+    const size_t q = bits >> 6;
+    const unsigned b = (unsigned)(bits & 63), nb = 63 - b;
+    uint64_t v[DROPBLOCK__BLOCK];
+    size_t k, i;
     if (q >= rw) return;
-    if (up) {
-        for (k = rw; k-- > q;) {
-            uint64_t v = row[k - q] << b;
-            if (b && k > q) v |= row[k - q - 1] >> (64 - b);
-            row[k] |= v;
+    if (up) { /* row[k] |= row[k-q] << b | row[k-q-1] >> (64-b), from the top down */
+        for (k = rw; k >= q + 1 + DROPBLOCK__BLOCK; k -= DROPBLOCK__BLOCK) {
+            uint64_t *dst = row + k - DROPBLOCK__BLOCK;
+            const uint64_t *src = dst - q, *below = src - 1;
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] << b) | (below[i] >> 1 >> nb);
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) dst[i] |= v[i];
         }
-    } else {
-        for (k = 0; k + q < rw; ++k) {
-            uint64_t v = row[k + q] >> b;
-            if (b && k + q + 1 < rw) v |= row[k + q + 1] << (64 - b);
-            row[k] |= v;
+        while (k-- > q) row[k] |= (row[k - q] << b) | (k > q ? row[k - q - 1] >> 1 >> nb : 0);
+    } else { /* row[k] |= row[k+q] >> b | row[k+q+1] << (64-b), from the bottom up */
+        for (k = 0; k + q + DROPBLOCK__BLOCK < rw; k += DROPBLOCK__BLOCK) {
+            uint64_t *dst = row + k;
+            const uint64_t *src = dst + q;
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] >> b) | (src[i + 1] << 1 << nb);
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) dst[i] |= v[i];
         }
+        for (; k + q < rw; ++k) row[k] |= (row[k + q] >> b) | (k + q + 1 < rw ? row[k + q + 1] << 1 << nb : 0);
     }
 }
 
@@ -1439,6 +1463,18 @@ DROPBLOCK__INTERNAL void dropblock__or64(uint64_t *base, size_t pos, uint64_t w)
     if (r && (w >> (64 - r))) base[(pos >> 6) + 1] |= w >> (64 - r);
 }
 
+/* dst[k] |= src[k] for k < n (the two do not overlap), in blocks that
+   compilers vectorise. */
+DROPBLOCK__INTERNAL void dropblock__or_words(uint64_t *dst, const uint64_t *src, size_t n) {
+    uint64_t v[DROPBLOCK__BLOCK];
+    size_t k = 0, i;
+    for (; k + DROPBLOCK__BLOCK <= n; k += DROPBLOCK__BLOCK) {
+        for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = dst[k + i] | src[k + i];
+        memcpy(dst + k, v, sizeof v);
+    }
+    for (; k < n; ++k) dst[k] |= src[k];
+}
+
 /* Sets base bits [pos, pos + len), writing only the words that hold them. */
 DROPBLOCK__INTERNAL void dropblock__set_run(uint64_t *base, size_t pos, size_t len) {
     size_t w = pos >> 6, end = pos + len;
@@ -1460,42 +1496,82 @@ DROPBLOCK__INTERNAL size_t dropblock__count_bits(const uint64_t *base, size_t po
     return n;
 }
 
+/* Inverts a painted row of rw words into keep bits, clears the bits past
+   its `bits`, and returns the kept count. Inlined into a copy compiled for
+   the POPCNT instruction, chosen at run time on x86-64: the portable count
+   costs a dozen instructions a word. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline size_t dropblock__invert_count_with(uint64_t *row, size_t rw, size_t bits, int hw) {
+    size_t k, n = 0;
+    row[rw - 1] |= ~dropblock__low_bits(bits - 64 * (rw - 1)); /* the padding inverts to 0 */
+    for (k = 0; k < rw; ++k) {
+        const uint64_t v = ~row[k];
+        row[k] = v;
+#ifdef DROPBLOCK__POPCNT
+        n += hw ? (size_t)__builtin_popcountll(v) : dropblock__popcount64(v);
+#else
+        n += dropblock__popcount64(v);
+#endif
+    }
+    (void)hw;
+    return n;
+}
+
+#ifdef DROPBLOCK__POPCNT
+__attribute__((target("popcnt"))) static size_t dropblock__invert_count_popcnt(uint64_t *row, size_t rw, size_t bits) {
+    return dropblock__invert_count_with(row, rw, bits, 1);
+}
+#endif
+
+DROPBLOCK__INTERNAL int dropblock__has_popcnt(void) {
+#ifdef DROPBLOCK__POPCNT
+    return __builtin_cpu_supports("popcnt");
+#else
+    return 0;
+#endif
+}
+
+DROPBLOCK__INTERNAL size_t dropblock__invert_count(uint64_t *row, size_t rw, size_t bits, int popcnt) {
+#ifdef DROPBLOCK__POPCNT
+    if (popcnt) return dropblock__invert_count_popcnt(row, rw, bits);
+#endif
+    (void)popcnt;
+    return dropblock__invert_count_with(row, rw, bits, 0);
+}
+
 /* Turns a painted row, word-aligned in buf (rw words, zero past its bits),
    into keep bits and returns its kept count: widen a pixel-major row
-   (towards lower columns first, while the padding is still zero), clear
-   the padding, invert. */
-DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint64_t *buf, size_t rw) {
-    size_t k, kept = 0;
+   (towards lower columns first, while the padding is still zero), then
+   invert and count. */
+DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint64_t *buf, size_t rw, int popcnt) {
+    size_t k;
     uint64_t any = 0;
     for (k = 0; k < rw; ++k) any |= buf[k];
     if (any && !g->cmajor) { /* channel-major rows were painted wide */
         dropblock__dilate_row(buf, rw, g->cm, g->ow, 0);
         dropblock__dilate_row(buf, rw, g->cm, g->bw - 1 - g->ow, 1);
     }
-    for (k = 0; k < rw; ++k) {
-        uint64_t v = ~buf[k];
-        if (k == rw - 1) v &= dropblock__low_bits(g->row_bits - 64 * k);
-        buf[k] = v;
-        kept += dropblock__popcount64(v);
-    }
-    return kept;
+    return dropblock__invert_count(buf, rw, g->row_bits, popcnt);
 }
 
 /* Finishes every row of band b and stores the band's kept count. A band of
    one row is finished in place; the rows of a longer band are shorter than
    DROPBLOCK__BAND_BITS and are finished in a copy on the stack. */
-DROPBLOCK__INTERNAL void dropblock__finish_band(const dropblock__geom *g, uint64_t *rows, uint64_t *counts, size_t b) {
+DROPBLOCK__INTERNAL void dropblock__finish_band(const dropblock__geom *g, uint64_t *rows, uint64_t *counts, size_t b,
+                                                int popcnt) {
     uint64_t *band = rows + b * g->band_words, buf[DROPBLOCK__BAND_BITS / 64 + 1];
     size_t r, r1 = (b + 1) * g->band_rows < g->rows ? (b + 1) * g->band_rows : g->rows, kept = 0, k;
     const size_t rw = (g->row_bits + 63) / 64;
     if (g->band_rows == 1) {
-        counts[b] = dropblock__finish_row(g, band, g->band_words);
+        counts[b] = dropblock__finish_row(g, band, g->band_words, popcnt);
         return;
     }
     for (r = b * g->band_rows; r < r1; ++r) {
         size_t off = (r % g->band_rows) * g->row_bits;
         for (k = 0; k < rw; ++k) buf[k] = dropblock__get_bits(band, off + 64 * k, g->row_bits - 64 * k < 64 ? g->row_bits - 64 * k : 64);
-        kept += dropblock__finish_row(g, buf, rw);
+        kept += dropblock__finish_row(g, buf, rw, popcnt);
         for (k = 0; k < rw; ++k) { /* the row's bits of the band := buf */
             size_t pos = off + 64 * k;
             unsigned sh = (unsigned)(pos & 63);
@@ -1555,6 +1631,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
                                                 size_t b0, size_t b1, uint64_t *rows, uint64_t *counts) {
     const size_t plane = g->d * g->h, len = g->sw * g->cm, words = (len + 63) / 64;
     const size_t r0 = b0 * g->band_rows, r1 = b1 * g->band_rows < g->rows ? b1 * g->band_rows : g->rows;
+    const int popcnt = dropblock__has_popcnt();
     size_t mn, b;
     dropblock__draw dr;
     if (b0 >= b1) return;
@@ -1595,7 +1672,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
                             if (g->cmajor)
                                 dropblock__paint_spans(g, band, off, seeds, nk, jb, cb);
                             else if (!(off & 63))
-                                for (k = 0; k < nk; ++k) band[(off >> 6) + kc + k] |= seeds[k];
+                                dropblock__or_words(band + (off >> 6) + kc, seeds, nk);
                             else
                                 for (k = 0; k < nk; ++k) dropblock__or64(band, off + 64 * (kc + k), seeds[k]);
                         }
@@ -1605,7 +1682,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
             }
         }
     }
-    for (b = b0; b < b1; ++b) dropblock__finish_band(g, rows, counts, b);
+    for (b = b0; b < b1; ++b) dropblock__finish_band(g, rows, counts, b, popcnt);
 }
 
 /* ---- element types -----------------------------------------------------------
@@ -2169,10 +2246,17 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
    Workspace: 8-byte aligned, one kept count per band, then the bands
    (band_words words each, the last one shorter), then one zero word. */
 
+/* Asked at every mask_init, so never with the cpuid instruction: a
+   hypervisor traps it (about 15 us here, a few percent of a forward pass).
+   gcc's __builtin_cpu_supports knows F16C; clang's (up to 14) does not,
+   and there AVX2 stands for it: every x86 CPU with AVX2 has F16C. */
 #ifdef DROPBLOCK__F16C
 DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
-    unsigned a, b, c, d;
-    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+#ifdef __clang__
+    return __builtin_cpu_supports("avx2");
+#else
+    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+#endif
 }
 #endif
 

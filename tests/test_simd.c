@@ -44,10 +44,10 @@ static void test_draw_avx512(void **state) {
     (void)state;
     tu_prng_seed(&r, 11);
     for (k = 0; k < 2000; ++k) {
-        uint64_t key = tu_prng_next(&r), t = random_threshold(&r, k), g = tu_prng_next(&r) >> 8, out[8];
+        uint64_t key = tu_prng_next(&r), t = random_threshold(&r, k), g = tu_prng_next(&r) >> 8, out[DROPBLOCK__GROUPS];
         if (t == 0) t = 1;
-        dropblock__draw8_avx512(key, g, t, out);
-        for (i = 0; i < 8; ++i)
+        dropblock__draw32_avx512(key, g, t, out);
+        for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i)
             assert_int_equal(out[i], dropblock__draw_group(key, (g + (uint64_t)i) * 32u, t, ~UINT64_C(0)));
     }
 #else
