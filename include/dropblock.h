@@ -1421,7 +1421,10 @@ DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bi
         for (k = rw; k >= q + 1 + DROPBLOCK__BLOCK; k -= DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k - DROPBLOCK__BLOCK;
             const uint64_t *src = dst - q, *below = src - 1;
-            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] << b) | (below[i] >> 1 >> nb);
+            if (b)
+                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] << b) | (below[i] >> 1 >> nb);
+            else /* whole words (channels a multiple of 64) */
+                memcpy(v, src, sizeof v);
             for (i = 0; i < DROPBLOCK__BLOCK; ++i) dst[i] |= v[i];
         }
         while (k-- > q) row[k] |= (row[k - q] << b) | (k > q ? row[k - q - 1] >> 1 >> nb : 0);
@@ -1429,7 +1432,10 @@ DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bi
         for (k = 0; k + q + DROPBLOCK__BLOCK < rw; k += DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k;
             const uint64_t *src = dst + q;
-            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] >> b) | (src[i + 1] << 1 << nb);
+            if (b)
+                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] >> b) | (src[i + 1] << 1 << nb);
+            else
+                memcpy(v, src, sizeof v);
             for (i = 0; i < DROPBLOCK__BLOCK; ++i) dst[i] |= v[i];
         }
         for (; k + q < rw; ++k) row[k] |= (row[k + q] >> b) | (k + q + 1 < rw ? row[k + q + 1] << 1 << nb : 0);
@@ -1915,7 +1921,10 @@ __attribute__((target("avx,f16c"))) static void dropblock__f16_64_f16c(const uin
 #endif
 
 /* Elements x[0 .. len) to y under w, len <= 64, for any kind. */
-DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x, void *y, uint64_t w, size_t len) {
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline)) /* in its callers' loops: one call a run costs a fifth of the apply */
+#endif
+static inline void dropblock__run64(const dropblock__op *op, const void *x, void *y, uint64_t w, size_t len) {
     size_t k;
     switch (op->kind) {
     case DROPBLOCK_F32:
