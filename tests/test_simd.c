@@ -95,6 +95,7 @@ static void test_apply_avx512(void **state) {
     (void)state;
     compare_apply(DROPBLOCK_F32, 1);
     compare_apply(DROPBLOCK_F64, 1);
+    compare_apply(DROPBLOCK_F16, 1);
     compare_apply(DROPBLOCK_BF16, 1);
 }
 
