@@ -1372,6 +1372,21 @@ DROPBLOCK__INTERNAL uint64_t dropblock__get_bits(const uint64_t *base, size_t po
     return v & dropblock__low_bits(len);
 }
 
+/* Words k .. k+n-1 of a seed row that starts on a group (p0 a multiple of
+   64), cut at the row's length len: whole runs of DROPBLOCK__GROUPS groups
+   drawn straight into out, the rest through the cache. */
+DROPBLOCK__INTERNAL void dropblock__seed_words(dropblock__draw *dr, uint64_t p0, size_t k, size_t n, size_t len,
+                                               uint64_t *out) {
+    const uint64_t g = (p0 >> 6) + k;
+    size_t i = 0;
+#ifdef DROPBLOCK__AVX512
+    if (dr->avx512)
+        for (; i + DROPBLOCK__GROUPS <= n; i += DROPBLOCK__GROUPS) dropblock__draw32_avx512(dr->key, g + i, dr->t, out + i);
+#endif
+    for (; i < n; ++i) out[i] = dropblock__group(dr, g + i);
+    if (64 * (k + n) > len) out[n - 1] &= dropblock__low_bits(len - 64 * (k + n - 1));
+}
+
 /* Word k of a seed row: draws p0 + 64k .. p0 + 64k + 63, cut at the row's
    length len. Positions are 64-bit on every platform, so a window far into
    a huge batch draws the same bits everywhere. */
@@ -1667,7 +1682,11 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
                     uint64_t seeds[DROPBLOCK__CHUNK], any = 0;
                     const size_t nk = words - kc < DROPBLOCK__CHUNK ? words - kc : DROPBLOCK__CHUNK;
                     size_t k;
-                    for (k = 0; k < nk; ++k) any |= seeds[k] = dropblock__seed_word(&dr, p0, kc + k, len);
+                    if (p0 & 63)
+                        for (k = 0; k < nk; ++k) seeds[k] = dropblock__seed_word(&dr, p0, kc + k, len);
+                    else
+                        dropblock__seed_words(&dr, p0, kc, nk, len, seeds);
+                    for (k = 0; k < nk; ++k) any |= seeds[k];
                     for (z = z0; any && z < z1; ++z) {
                         size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
                         if (a < q0) a = q0;
