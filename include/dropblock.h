@@ -1888,11 +1888,38 @@ __attribute__((target("avx512f"))) static void dropblock__f32_avx512(const float
            clang folds into v * (copy ? 1 : s), which quiets signalling NaNs */
         const __m512i r = copy ? _mm512_maskz_mov_epi32(m, _mm512_maskz_loadu_epi32(l, x + 16 * q))
                                : _mm512_castps_si512(_mm512_maskz_mul_ps(m, _mm512_maskz_loadu_ps(l, x + 16 * q), vs));
-        if (stream && l == 0xFFFF && !((uintptr_t)(y + 16 * q) & 63))
+        if (l != 0xFFFF) /* only the short run's lanes: a masked store (slow on AMD, so only here) */
+            _mm512_mask_storeu_epi32(y + 16 * q, l, r);
+        else if (stream && !((uintptr_t)(y + 16 * q) & 63))
             _mm512_stream_si512((__m512i *)(void *)(y + 16 * q), r);
         else
-            _mm512_mask_storeu_epi32(y + 16 * q, l, r);
+            _mm512_storeu_si512(y + 16 * q, r);
     }
+}
+
+/* A row's run of F32 elements from bit pos of row (see dropblock__run_bits)
+   in one vector function: 64 elements at a time with plain loads and
+   stores, the short rest through dropblock__f32_avx512. */
+__attribute__((target("avx512f"))) static void dropblock__f32_bits_avx512(const dropblock__op *op, const uint64_t *row,
+                                                                         size_t pos, size_t len, const float *x,
+                                                                         float *y) {
+    const __m512 vs = _mm512_set1_ps(op->s);
+    size_t e, q;
+    for (e = 0; e + 64 <= len; e += 64) {
+        const uint64_t w = dropblock__bits64(row, pos + e);
+        for (q = 0; q < 4; ++q) {
+            const __mmask16 m = (__mmask16)(w >> (16 * q));
+            const float *xq = x + e + 16 * q;
+            float *yq = y + e + 16 * q;
+            const __m512i r = op->copy ? _mm512_maskz_mov_epi32(m, _mm512_loadu_si512(xq))
+                                       : _mm512_castps_si512(_mm512_maskz_mul_ps(m, _mm512_loadu_ps(xq), vs));
+            if (op->stream && !((uintptr_t)yq & 63))
+                _mm512_stream_si512((__m512i *)(void *)yq, r);
+            else
+                _mm512_storeu_si512(yq, r);
+        }
+    }
+    if (e < len) dropblock__f32_avx512(x + e, y + e, dropblock__bits64(row, pos + e), op->s, op->copy, op->stream, len - e);
 }
 
 __attribute__((target("avx512f"))) static void dropblock__f64_avx512(const double *x, double *y, uint64_t w,
@@ -1904,11 +1931,36 @@ __attribute__((target("avx512f"))) static void dropblock__f64_avx512(const doubl
         const __mmask8 m = (__mmask8)(w >> (8 * q)), l = (__mmask8)(live >> (8 * q));
         const __m512i r = copy ? _mm512_maskz_mov_epi64(m, _mm512_maskz_loadu_epi64(l, x + 8 * q))
                                : _mm512_castpd_si512(_mm512_maskz_mul_pd(m, _mm512_maskz_loadu_pd(l, x + 8 * q), vs));
-        if (stream && l == 0xFF && !((uintptr_t)(y + 8 * q) & 63))
+        if (l != 0xFF)
+            _mm512_mask_storeu_epi64(y + 8 * q, l, r);
+        else if (stream && !((uintptr_t)(y + 8 * q) & 63))
             _mm512_stream_si512((__m512i *)(void *)(y + 8 * q), r);
         else
-            _mm512_mask_storeu_epi64(y + 8 * q, l, r);
+            _mm512_storeu_si512(y + 8 * q, r);
     }
+}
+
+/* The same for F64, eight lanes to a vector. */
+__attribute__((target("avx512f"))) static void dropblock__f64_bits_avx512(const dropblock__op *op, const uint64_t *row,
+                                                                         size_t pos, size_t len, const double *x,
+                                                                         double *y) {
+    const __m512d vs = _mm512_set1_pd(op->s64);
+    size_t e, q;
+    for (e = 0; e + 64 <= len; e += 64) {
+        const uint64_t w = dropblock__bits64(row, pos + e);
+        for (q = 0; q < 8; ++q) {
+            const __mmask8 m = (__mmask8)(w >> (8 * q));
+            const double *xq = x + e + 8 * q;
+            double *yq = y + e + 8 * q;
+            const __m512i r = op->copy ? _mm512_maskz_mov_epi64(m, _mm512_loadu_si512(xq))
+                                       : _mm512_castpd_si512(_mm512_maskz_mul_pd(m, _mm512_loadu_pd(xq), vs));
+            if (op->stream && !((uintptr_t)yq & 63))
+                _mm512_stream_si512((__m512i *)(void *)yq, r);
+            else
+                _mm512_storeu_si512(yq, r);
+        }
+    }
+    if (e < len) dropblock__f64_avx512(x + e, y + e, dropblock__bits64(row, pos + e), op->s64, op->copy, op->stream, len - e);
 }
 
 /* 64 binary16 elements: F16C's widening, multiply and narrowing (see
@@ -2063,6 +2115,16 @@ DROPBLOCK__INTERNAL void dropblock__run_bits(const dropblock__op *op, const uint
         if (x != y) memcpy(y, x, len * op->es);
         return;
     }
+#ifdef DROPBLOCK__AVX512
+    if (op->kind == DROPBLOCK_F32 && op->avx512) {
+        dropblock__f32_bits_avx512(op, row, pos, len, (const float *)(const void *)x, (float *)(void *)y);
+        return;
+    }
+    if (op->kind == DROPBLOCK_F64 && op->avx512) {
+        dropblock__f64_bits_avx512(op, row, pos, len, (const double *)(const void *)x, (double *)(void *)y);
+        return;
+    }
+#endif
     for (e = 0; e < len; e += n) {
         n = len - e < 64 ? len - e : 64;
         dropblock__run64(op, x + e * op->es, y + e * op->es, dropblock__bits64(row, pos + e), n);
