@@ -375,7 +375,7 @@ DROPBLOCK_API dropblock_tensor dropblock_tensor_ncdhw(void *data, dropblock_dtyp
 typedef struct dropblock_mask {
     dropblock_config cfg_;              /* the validated config               */
     int n_, d_, h_, w_, c_;             /* the window's sizes                 */
-    int f16c_, avx512_;                 /* the CPU has F16C, AVX-512F         */
+    int f16c_, avx512_;                 /* the CPU has F16C; AVX-512F and BW  */
     int cmajor_;                        /* bits stored channel-major          */
     int64_t n_offset_;
     uint64_t key_, t_;                  /* stream key; seed threshold         */
@@ -1815,7 +1815,7 @@ typedef struct dropblock__op {
     double s64;    /* the scale (F64) */
     int copy;      /* s is exactly 1: kept elements are bit copies */
     int f16c;      /* the CPU has F16C */
-    int avx512;    /* the CPU has AVX-512F */
+    int avx512;    /* the CPU has AVX-512F and BW */
     int stream;    /* non-temporal stores (AVX-512 F32 and F64) */
 } dropblock__op;
 
@@ -1964,49 +1964,70 @@ __attribute__((target("avx512f"))) static void dropblock__f64_bits_avx512(const 
 }
 
 /* 64 binary16 elements: F16C's widening, multiply and narrowing (see
-   dropblock__f16_64_f16c) sixteen lanes at a time, the mask bits as the
-   narrowing's zeroing write mask. The zero-masked conversions, because
-   the unmasked ones trip GCC bug 105593 (see the draw). */
-__attribute__((target("avx512f"))) static void dropblock__f16_64_avx512(const uint16_t *x, uint16_t *y, uint64_t w,
-                                                                       float s) {
-    const __m512 vs = _mm512_set1_ps(s);
+   dropblock__f16_64_f16c) in 256-bit vectors, which on AMD Zen 4 convert
+   faster than 512-bit ones, with AVX-512VL's zeroing write mask on the
+   multiply for the mask bits. */
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) static inline void
+dropblock__f16_64_avx512(const uint16_t *x, uint16_t *y, uint64_t w, float s) {
+    const __m256 vs = _mm256_set1_ps(s);
     size_t q;
-    for (q = 0; q < 4; ++q) {
-        const __mmask16 m = (__mmask16)(w >> (16 * q));
-        const __m512 f = _mm512_maskz_cvtph_ps(m, _mm256_loadu_si256((const __m256i *)(const void *)(x + 16 * q)));
-        _mm256_storeu_si256((__m256i *)(void *)(y + 16 * q),
-                            _mm512_maskz_cvtps_ph(m, _mm512_mul_ps(f, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (q = 0; q < 8; ++q) {
+        const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(x + 8 * q)));
+        _mm_storeu_si128((__m128i *)(void *)(y + 8 * q),
+                         _mm256_cvtps_ph(_mm256_maskz_mul_ps((__mmask8)(w >> (8 * q)), f, vs),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
 }
 
-/* 64 bfloat16 elements: widen, multiply, round to nearest even in integer
-   lanes (as dropblock__bf16_scaled), a NaN only made quiet, then the mask.
-   Vector extensions, not intrinsics, for the reason given at the draw. */
-typedef uint32_t dropblock__v16u __attribute__((vector_size(64)));
-typedef float dropblock__v16f __attribute__((vector_size(64)));
-typedef uint16_t dropblock__v16h __attribute__((vector_size(32)));
-#define DROPBLOCK__V16(v) {(v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v), (v)}
-__attribute__((target("avx512f"))) static void dropblock__bf16_64_avx512(const uint16_t *x, uint16_t *y, uint64_t w,
-                                                                        float s) {
-    const dropblock__v16f vs = DROPBLOCK__V16(s);
-    const dropblock__v16u lane = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u};
-    const dropblock__v16u abs = DROPBLOCK__V16(0x7FFFu), inf = DROPBLOCK__V16(0x7F80u), quiet = DROPBLOCK__V16(0x40u);
-    const dropblock__v16u half = DROPBLOCK__V16(0x7FFFu), one = DROPBLOCK__V16(1u), zero = DROPBLOCK__V16(0u);
-    size_t q;
-    for (q = 0; q < 4; ++q) {
-        const dropblock__v16u bits = DROPBLOCK__V16((uint32_t)((w >> (16 * q)) & 0xFFFFu));
-        dropblock__v16h h;
-        dropblock__v16u b, p, r, nan, kept;
-        memcpy(&h, x + 16 * q, sizeof h);
-        b = __builtin_convertvector(h, dropblock__v16u);
-        p = (dropblock__v16u)((dropblock__v16f)(b << 16) * vs);
-        r = (p + half + ((p >> 16) & one)) >> 16;
-        nan = (dropblock__v16u)((b & abs) > inf);
-        kept = (dropblock__v16u)((lane & bits) != zero);
-        r = ((r & ~nan) | ((b | quiet) & nan)) & kept;
-        h = __builtin_convertvector(r, dropblock__v16h);
-        memcpy(y + 16 * q, &h, sizeof h);
+/* 64 bfloat16 elements, 32 to a vector: each widened to float by
+   interleaving it with a zero below, multiplied, rounded to nearest even
+   in integer lanes (as dropblock__bf16_scaled) and packed back (the pack
+   undoes the interleave's order); a NaN is only made quiet, and the mask
+   bits are the final move's zeroing write mask. The masked shifts, because
+   the unmasked ones trip GCC bug 105593 (see the draw). */
+__attribute__((target("avx512f,avx512bw"))) static inline void
+dropblock__bf16_64_avx512(const uint16_t *x, uint16_t *y, uint64_t w, float s) {
+    const __m512 vs = _mm512_set1_ps(s);
+    const __m512i zero = _mm512_setzero_si512(), half = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
+    const __m512i abs = _mm512_set1_epi16(0x7FFF), inf = _mm512_set1_epi16(0x7F80), quiet = _mm512_set1_epi16(0x40);
+    const __mmask16 all = 0xFFFF;
+    __m512i p[2], r[2];
+    size_t q, k;
+    for (q = 0; q < 2; ++q) {
+        const __m512i b = _mm512_loadu_si512(x + 32 * q);
+        p[0] = _mm512_unpacklo_epi16(zero, b);
+        p[1] = _mm512_unpackhi_epi16(zero, b);
+        for (k = 0; k < 2; ++k) {
+            const __m512i v = _mm512_castps_si512(_mm512_mul_ps(_mm512_castsi512_ps(p[k]), vs));
+            const __m512i lsb = _mm512_and_si512(_mm512_maskz_srli_epi32(all, v, 16), one);
+            r[k] = _mm512_maskz_srli_epi32(all, _mm512_add_epi32(_mm512_add_epi32(v, half), lsb), 16);
+        }
+        _mm512_storeu_si512(y + 32 * q,
+                            _mm512_maskz_mov_epi16((__mmask32)(w >> (32 * q)),
+                                                   _mm512_mask_mov_epi16(_mm512_packus_epi32(r[0], r[1]),
+                                                                         _mm512_cmpgt_epu16_mask(_mm512_and_si512(b, abs), inf),
+                                                                         _mm512_or_si512(b, quiet))));
     }
+}
+
+/* A row's runs of 64 16-bit elements from bit pos of row (see
+   dropblock__run_bits) in one vector function each, the kernel inlined:
+   one call a run would cost a third of the pass. Returns the elements
+   done; the short rest goes through dropblock__run64. */
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) static size_t dropblock__f16_bits_avx512(const uint64_t *row, size_t pos,
+                                                                                    size_t len, const uint16_t *x,
+                                                                                    uint16_t *y, float s) {
+    size_t e;
+    for (e = 0; e + 64 <= len; e += 64) dropblock__f16_64_avx512(x + e, y + e, dropblock__bits64(row, pos + e), s);
+    return e;
+}
+
+__attribute__((target("avx512f,avx512bw"))) static size_t dropblock__bf16_bits_avx512(const uint64_t *row, size_t pos,
+                                                                                     size_t len, const uint16_t *x,
+                                                                                     uint16_t *y, float s) {
+    size_t e;
+    for (e = 0; e + 64 <= len; e += 64) dropblock__bf16_64_avx512(x + e, y + e, dropblock__bits64(row, pos + e), s);
+    return e;
 }
 #endif
 
@@ -2123,6 +2144,16 @@ DROPBLOCK__INTERNAL void dropblock__run_bits(const dropblock__op *op, const uint
     if (op->kind == DROPBLOCK_F64 && op->avx512) {
         dropblock__f64_bits_avx512(op, row, pos, len, (const double *)(const void *)x, (double *)(void *)y);
         return;
+    }
+    if (op->avx512 && !op->copy && (op->kind == DROPBLOCK_F16 || op->kind == DROPBLOCK_BF16)) {
+        const uint16_t *xh = (const uint16_t *)(const void *)x;
+        uint16_t *yh = (uint16_t *)(void *)y;
+        const size_t done = op->kind == DROPBLOCK_F16 ? dropblock__f16_bits_avx512(row, pos, len, xh, yh, op->s)
+                                                      : dropblock__bf16_bits_avx512(row, pos, len, xh, yh, op->s);
+        pos += done;
+        len -= done;
+        x += done * 2;
+        y += done * 2;
     }
 #endif
     for (e = 0; e < len; e += n) {
@@ -2484,7 +2515,7 @@ DROPBLOCK__INTERNAL void dropblock__mask_threshold(dropblock_mask *m, const drop
     m->f16c_ = dropblock__has_f16c();
 #endif
 #ifdef DROPBLOCK__AVX512
-    m->avx512_ = __builtin_cpu_supports("avx512f");
+    m->avx512_ = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 #endif
 }
 

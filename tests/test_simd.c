@@ -20,7 +20,9 @@
 #include "test_util.h"
 
 #if defined(DROPBLOCK__AVX512)
-static int have_avx512(void) { return __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512f"); }
+static int have_avx512(void) {
+    return __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
 #else
 static int have_avx512(void) { return 0; }
 #endif
