@@ -1904,6 +1904,7 @@ __attribute__((target("avx512f"))) static void dropblock__f32_bits_avx512(const 
                                                                          size_t pos, size_t len, const float *x,
                                                                          float *y) {
     const __m512 vs = _mm512_set1_ps(op->s);
+    const int copy = op->copy, nt = op->stream && !((uintptr_t)y & 63); /* every 64-byte chunk aligned like y */
     size_t e, q;
     for (e = 0; e + 64 <= len; e += 64) {
         const uint64_t w = dropblock__bits64(row, pos + e);
@@ -1911,9 +1912,9 @@ __attribute__((target("avx512f"))) static void dropblock__f32_bits_avx512(const 
             const __mmask16 m = (__mmask16)(w >> (16 * q));
             const float *xq = x + e + 16 * q;
             float *yq = y + e + 16 * q;
-            const __m512i r = op->copy ? _mm512_maskz_mov_epi32(m, _mm512_loadu_si512(xq))
-                                       : _mm512_castps_si512(_mm512_maskz_mul_ps(m, _mm512_loadu_ps(xq), vs));
-            if (op->stream && !((uintptr_t)yq & 63))
+            const __m512i r = copy ? _mm512_maskz_mov_epi32(m, _mm512_loadu_si512(xq))
+                                   : _mm512_castps_si512(_mm512_maskz_mul_ps(m, _mm512_loadu_ps(xq), vs));
+            if (nt)
                 _mm512_stream_si512((__m512i *)(void *)yq, r);
             else
                 _mm512_storeu_si512(yq, r);
@@ -1945,6 +1946,7 @@ __attribute__((target("avx512f"))) static void dropblock__f64_bits_avx512(const 
                                                                          size_t pos, size_t len, const double *x,
                                                                          double *y) {
     const __m512d vs = _mm512_set1_pd(op->s64);
+    const int copy = op->copy, nt = op->stream && !((uintptr_t)y & 63);
     size_t e, q;
     for (e = 0; e + 64 <= len; e += 64) {
         const uint64_t w = dropblock__bits64(row, pos + e);
@@ -1952,9 +1954,9 @@ __attribute__((target("avx512f"))) static void dropblock__f64_bits_avx512(const 
             const __mmask8 m = (__mmask8)(w >> (8 * q));
             const double *xq = x + e + 8 * q;
             double *yq = y + e + 8 * q;
-            const __m512i r = op->copy ? _mm512_maskz_mov_epi64(m, _mm512_loadu_si512(xq))
-                                       : _mm512_castpd_si512(_mm512_maskz_mul_pd(m, _mm512_loadu_pd(xq), vs));
-            if (op->stream && !((uintptr_t)yq & 63))
+            const __m512i r = copy ? _mm512_maskz_mov_epi64(m, _mm512_loadu_si512(xq))
+                                   : _mm512_castpd_si512(_mm512_maskz_mul_pd(m, _mm512_loadu_pd(xq), vs));
+            if (nt)
                 _mm512_stream_si512((__m512i *)(void *)yq, r);
             else
                 _mm512_storeu_si512(yq, r);
