@@ -1618,22 +1618,66 @@ DROPBLOCK__INTERNAL void dropblock__advance(size_t *j, size_t *c, size_t by, siz
     *c %= cm;
 }
 
-/* A channel-major row's painting from a chunk of drawn seed words (the
-   first seed at pixel jb, channel cb): each seed's block as its span of
-   columns in its channel's part of the row. */
-DROPBLOCK__INTERNAL void dropblock__paint_spans(const dropblock__geom *g, uint64_t *band, size_t off,
-                                                const uint64_t *seeds, size_t nk, size_t jb, size_t cb) {
-    size_t k;
-    for (k = 0; k < nk; ++k, dropblock__advance(&jb, &cb, 64, g->cm)) {
-        uint64_t w = seeds[k];
-        while (w) {
-            size_t c = cb, j = jb, j0, j1;
-            dropblock__advance(&j, &c, dropblock__ctz64(w), g->cm);
-            dropblock__span(j, g->ow, g->bw, g->w, &j0, &j1);
-            dropblock__set_run(band, off + c * g->w + j0, j1 - j0);
-            w &= w - 1;
+/* Channel-major painting: the spans of a chunk's seed words (the first
+   seed at pixel j, channel c), each seed's block as its run of columns in
+   its channel's part of the row. They are found once per chunk, at most
+   DROPBLOCK__SPANS at a time, and then set in every row the chunk covers. */
+#define DROPBLOCK__SPANS 256u
+typedef struct dropblock__spans {
+    const uint64_t *seeds;
+    size_t nk, k, j, c; /* word k (its seeds left in w) starts at pixel j, channel c */
+    uint64_t w;
+    size_t pos[DROPBLOCK__SPANS], len[DROPBLOCK__SPANS];
+} dropblock__spans;
+
+DROPBLOCK__INTERNAL void dropblock__spans_init(dropblock__spans *sp, const uint64_t *seeds, size_t nk, size_t jb,
+                                               size_t cb) {
+    sp->seeds = seeds;
+    sp->nk = nk;
+    sp->k = 0;
+    sp->j = jb;
+    sp->c = cb;
+    sp->w = seeds[0];
+}
+
+/* The next spans into sp->pos and sp->len; returns how many (0: no more). */
+DROPBLOCK__INTERNAL size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *sp) {
+    size_t n = 0;
+    while (n < DROPBLOCK__SPANS) {
+        size_t c = sp->c, j = sp->j, j0, j1;
+        if (!sp->w) {
+            if (++sp->k >= sp->nk) break;
+            dropblock__advance(&sp->j, &sp->c, 64, g->cm);
+            sp->w = sp->seeds[sp->k];
+            continue;
         }
+        dropblock__advance(&j, &c, dropblock__ctz64(sp->w), g->cm);
+        dropblock__span(j, g->ow, g->bw, g->w, &j0, &j1);
+        sp->pos[n] = c * g->w + j0;
+        sp->len[n++] = j1 - j0;
+        sp->w &= sp->w - 1;
     }
+    return n;
+}
+
+/* What a chunk paints into each row it covers: its seed words kc ..
+   kc+nk-1 ORed in (pixel-major rows), or n spans set (channel-major). */
+typedef struct dropblock__paint {
+    const uint64_t *seeds;
+    size_t kc, nk;
+    const size_t *pos, *len;
+    size_t n;
+} dropblock__paint;
+
+DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t *band, size_t off,
+                                              const dropblock__paint *p) {
+    size_t k;
+    if (g->cmajor)
+        for (k = 0; k < p->n; ++k) dropblock__set_run(band, off + p->pos[k], p->len[k]);
+    else if (!(off & 63))
+        dropblock__or_words(band + (off >> 6) + p->kc, p->seeds, p->nk);
+    else
+        for (k = 0; k < p->nk; ++k) dropblock__or64(band, off + 64 * (p->kc + k), p->seeds[k]);
 }
 
 /* Seed words drawn at a time before they are ORed into the rows they
@@ -1655,6 +1699,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
     const int popcnt = dropblock__has_popcnt();
     size_t mn, b;
     dropblock__draw dr;
+    dropblock__spans sp;
     if (b0 >= b1) return;
     dropblock__draw_init(&dr, key, t);
     memset(rows + b0 * g->band_words, 0,
@@ -1682,25 +1727,32 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
                     uint64_t seeds[DROPBLOCK__CHUNK], any = 0;
                     const size_t nk = words - kc < DROPBLOCK__CHUNK ? words - kc : DROPBLOCK__CHUNK;
                     size_t k;
+                    dropblock__paint p;
                     if (p0 & 63)
                         for (k = 0; k < nk; ++k) seeds[k] = dropblock__seed_word(&dr, p0, kc + k, len);
                     else
                         dropblock__seed_words(&dr, p0, kc, nk, len, seeds);
                     for (k = 0; k < nk; ++k) any |= seeds[k];
-                    for (z = z0; any && z < z1; ++z) {
-                        size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
-                        if (a < q0) a = q0;
-                        if (e > q1) e = q1;
-                        for (i = a; i < e; ++i) {
-                            size_t off;
-                            uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, mn * plane + i, &off);
-                            if (g->cmajor)
-                                dropblock__paint_spans(g, band, off, seeds, nk, jb, cb);
-                            else if (!(off & 63))
-                                dropblock__or_words(band + (off >> 6) + kc, seeds, nk);
-                            else
-                                for (k = 0; k < nk; ++k) dropblock__or64(band, off + 64 * (kc + k), seeds[k]);
+                    p.seeds = seeds;
+                    p.kc = kc;
+                    p.nk = nk;
+                    p.pos = sp.pos;
+                    p.len = sp.len;
+                    p.n = 0;
+                    if (g->cmajor) dropblock__spans_init(&sp, seeds, nk, jb, cb);
+                    while (any) { /* once; a channel-major chunk once per batch of spans */
+                        if (g->cmajor && !(p.n = dropblock__next_spans(g, &sp))) break;
+                        for (z = z0; z < z1; ++z) {
+                            size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
+                            if (a < q0) a = q0;
+                            if (e > q1) e = q1;
+                            for (i = a; i < e; ++i) {
+                                size_t off;
+                                uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, mn * plane + i, &off);
+                                dropblock__paint_row(g, band, off, &p);
+                            }
                         }
+                        if (!g->cmajor) break;
                     }
                     if (g->cmajor) dropblock__advance(&jb, &cb, 64 * nk, g->cm);
                 }
