@@ -1496,8 +1496,12 @@ DROPBLOCK__INTERNAL void dropblock__or_words(uint64_t *dst, const uint64_t *src,
     for (; k < n; ++k) dst[k] |= src[k];
 }
 
-/* Sets base bits [pos, pos + len), writing only the words that hold them. */
-DROPBLOCK__INTERNAL void dropblock__set_run(uint64_t *base, size_t pos, size_t len) {
+/* Sets base bits [pos, pos + len), writing only the words that hold them.
+   Always inlined: it is the inner step of every channel-major paint. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void dropblock__set_run(uint64_t *base, size_t pos, size_t len) {
     size_t w = pos >> 6, end = pos + len;
     unsigned head = (unsigned)(pos & 63);
     if (head + len <= 64) {
@@ -1637,43 +1641,58 @@ DROPBLOCK__INTERNAL void dropblock__spans_init(dropblock__spans *sp, const uint6
     sp->k = 0;
     sp->j = jb;
     sp->c = cb;
-    sp->w = seeds[0];
+    sp->w = nk ? seeds[0] : 0;
 }
 
-/* The next spans into sp->pos and sp->len; returns how many (0: no more). */
-DROPBLOCK__INTERNAL size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *sp) {
-    size_t n = 0;
-    while (n < DROPBLOCK__SPANS) {
-        size_t c = sp->c, j = sp->j, j0, j1;
-        if (!sp->w) {
-            if (++sp->k >= sp->nk) break;
-            dropblock__advance(&sp->j, &sp->c, 64, g->cm);
-            sp->w = sp->seeds[sp->k];
-            continue;
+/* The next spans into sp->pos and sp->len; returns how many (0: no more).
+   With a band, sets all the remaining spans in its row at bit off instead
+   (a chunk that covers one row only: buffering would only cost). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline)) /* its own registers: inlined into the build it spills (1.4x slower at block 1) */
+#endif
+static size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *sp, uint64_t *band, size_t off) {
+    const size_t cm = g->cm, W = g->w, ow = g->ow, bw = g->bw; /* locals: the stores to band could alias */
+    size_t n = 0, k = sp->k, jw = sp->j, cw = sp->c;
+    uint64_t w = sp->w;
+    for (;;) {
+        for (; w && (band || n < DROPBLOCK__SPANS); w &= w - 1) {
+            size_t c = cw, j = jw, j0, j1;
+            dropblock__advance(&j, &c, dropblock__ctz64(w), cm);
+            dropblock__span(j, ow, bw, W, &j0, &j1);
+            if (band) {
+                dropblock__set_run(band, off + c * W + j0, j1 - j0);
+            } else {
+                sp->pos[n] = c * W + j0;
+                sp->len[n++] = j1 - j0;
+            }
         }
-        dropblock__advance(&j, &c, dropblock__ctz64(sp->w), g->cm);
-        dropblock__span(j, g->ow, g->bw, g->w, &j0, &j1);
-        sp->pos[n] = c * g->w + j0;
-        sp->len[n++] = j1 - j0;
-        sp->w &= sp->w - 1;
+        if (w || ++k >= sp->nk) break; /* the buffer is full, or no word is left */
+        dropblock__advance(&jw, &cw, 64, cm);
+        w = sp->seeds[k];
     }
+    sp->k = k;
+    sp->j = jw;
+    sp->c = cw;
+    sp->w = w;
     return n;
 }
 
 /* What a chunk paints into each row it covers: its seed words kc ..
-   kc+nk-1 ORed in (pixel-major rows), or n spans set (channel-major). */
+   kc+nk-1 ORed in (pixel-major rows), or spans set (channel-major): the n
+   found in sp, or (one row covered, sp->n == 0) all of sp's at once. */
 typedef struct dropblock__paint {
     const uint64_t *seeds;
-    size_t kc, nk;
-    const size_t *pos, *len;
-    size_t n;
+    size_t kc, nk, n;
+    dropblock__spans *sp;
 } dropblock__paint;
 
 DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t *band, size_t off,
                                               const dropblock__paint *p) {
     size_t k;
-    if (g->cmajor)
-        for (k = 0; k < p->n; ++k) dropblock__set_run(band, off + p->pos[k], p->len[k]);
+    if (g->cmajor && !p->n)
+        (void)dropblock__next_spans(g, p->sp, band, off);
+    else if (g->cmajor)
+        for (k = 0; k < p->n; ++k) dropblock__set_run(band, off + p->sp->pos[k], p->sp->len[k]);
     else if (!(off & 63))
         dropblock__or_words(band + (off >> 6) + p->kc, p->seeds, p->nk);
     else
@@ -1696,10 +1715,11 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
                                                   size_t b0, size_t b1, uint64_t *rows, uint64_t *counts) {
     const size_t plane = g->d * g->h, len = g->sw * g->cm, words = (len + 63) / 64;
     const size_t r0 = b0 * g->band_rows, r1 = b1 * g->band_rows < g->rows ? b1 * g->band_rows : g->rows;
-    const int popcnt = dropblock__has_popcnt();
+    const int popcnt = dropblock__has_popcnt(), one_row = g->bd * g->bh == 1; /* a seed row covers one row */
     size_t mn, b;
     dropblock__draw dr;
     dropblock__spans sp;
+    dropblock__spans_init(&sp, NULL, 0, 0, 0); /* set again for each chunk; defined for the analyzers */
     if (b0 >= b1) return;
     dropblock__draw_init(&dr, key, t);
     memset(rows + b0 * g->band_words, 0,
@@ -1736,12 +1756,11 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
                     p.seeds = seeds;
                     p.kc = kc;
                     p.nk = nk;
-                    p.pos = sp.pos;
-                    p.len = sp.len;
                     p.n = 0;
+                    p.sp = &sp;
                     if (g->cmajor) dropblock__spans_init(&sp, seeds, nk, jb, cb);
-                    while (any) { /* once; a channel-major chunk once per batch of spans */
-                        if (g->cmajor && !(p.n = dropblock__next_spans(g, &sp))) break;
+                    while (any) { /* once; a channel-major chunk over rows once per batch of spans */
+                        if (g->cmajor && !one_row && !(p.n = dropblock__next_spans(g, &sp, NULL, 0))) break;
                         for (z = z0; z < z1; ++z) {
                             size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
                             if (a < q0) a = q0;
@@ -1752,7 +1771,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
                                 dropblock__paint_row(g, band, off, &p);
                             }
                         }
-                        if (!g->cmajor) break;
+                        if (!g->cmajor || one_row) break;
                     }
                     if (g->cmajor) dropblock__advance(&jb, &cb, 64 * nk, g->cm);
                 }
@@ -2105,10 +2124,7 @@ __attribute__((target("avx,f16c"))) static void dropblock__f16_64_f16c(const uin
 #endif
 
 /* Elements x[0 .. len) to y under w, len <= 64, for any kind. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((always_inline)) /* in its callers' loops: one call a run costs a fifth of the apply */
-#endif
-static inline void dropblock__run64(const dropblock__op *op, const void *x, void *y, uint64_t w, size_t len) {
+DROPBLOCK__INTERNAL void dropblock__run64(const dropblock__op *op, const void *x, void *y, uint64_t w, size_t len) {
     size_t k;
     switch (op->kind) {
     case DROPBLOCK_F32:
@@ -2652,6 +2668,7 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
     const int per_sample = dropblock__scale_mode(&m->cfg_) == DROPBLOCK_SCALE_SAMPLE;
     if (!m->t_ && kind != DROPBLOCK__KEEP && dropblock__same_view(x, y)) return; /* identity in place */
     dropblock__mask_geom(m, &g);
+    if (g.d == 0 || g.h == 0) return; /* sizes are >= 1: never, but the analyzer cannot know */
     plane = g.d * g.h;
     dropblock__cut(g.n * plane, part, parts, &r0, &r1);
     memset(&op, 0, sizeof op);
