@@ -2328,13 +2328,17 @@ DROPBLOCK__INTERNAL void dropblock__apply_row(const dropblock__op *op, const dro
 
 /* nrows consecutive rows (mask rows r0 ..) of one channel plane stored as
    one contiguous run of nrows * W elements (NCHW with compact rows), the
-   channel's bits contiguous in each row from bit pos: 64 elements at a
-   time, their bits gathered across row ends. */
+   channel's bits contiguous in each row from bit pos: their bits gathered
+   across row ends, DROPBLOCK__GATHER words at a time, then applied as one
+   run (in the row kernels' vector loops). */
+#define DROPBLOCK__GATHER 64u
 DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dropblock__geom *g, const uint64_t *rows,
                                               size_t r0, size_t nrows, size_t pos, const char *x, char *y) {
     const size_t W = g->w, len = nrows * W;
     size_t e, n, j = 0, off = 0, in_band = r0 % g->band_rows;
     const uint64_t *band = rows ? dropblock__row(g, rows, r0, &off) : NULL;
+    uint64_t buf[DROPBLOCK__GATHER];
+    size_t b = 0, b0 = 0; /* buf holds the bits of elements b0 .. b0 + 64b */
     for (e = 0; e < len; e += n) {
         uint64_t w = 0;
         size_t filled = 0;
@@ -2354,7 +2358,12 @@ DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dro
                 }
             }
         }
-        dropblock__run64(op, x + e * op->es, y + e * op->es, w, n);
+        buf[b++] = w;
+        if (b == DROPBLOCK__GATHER || e + n == len) {
+            dropblock__run_bits(op, buf, 0, e + n - b0, x + b0 * op->es, y + b0 * op->es);
+            b = 0;
+            b0 = e + n;
+        }
     }
 }
 
