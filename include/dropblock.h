@@ -1,4 +1,4 @@
-/* dropblock.h - v2.0.0 - DropBlock structured dropout for F32, F16, BF16 and
+/* dropblock.h - v2.0.1 - DropBlock structured dropout for F32, F16, BF16 and
    F64 tensors, C99.
 
    DropBlock (Ghiasi, Lin & Le, "DropBlock: A regularization method for
@@ -59,11 +59,11 @@
        DROPBLOCK_NO_SIMD              undefined: SSE2 where the compiler has it
                                       (x86-64 always), and with gcc >= 9 or
                                       clang >= 8 on x86-64 an AVX-512 seed
-                                      draw and apply and an F16C binary16
-                                      apply, chosen at run time
-                                      (__builtin_cpu_supports); define
-                                      it for plain C. Every path gives the
-                                      same bits.
+                                      draw, mask build and apply, an F16C
+                                      binary16 apply and POPCNT, chosen at
+                                      run time (__builtin_cpu_supports);
+                                      define it for plain C. Every path
+                                      gives the same bits.
        DROPBLOCK_NO_AVX512            undefined; define it to leave out the
                                       AVX-512 paths only
        DROPBLOCK_STREAM_BYTES         48 MiB: outputs at least this large
@@ -227,8 +227,8 @@
 
 #define DROPBLOCK_VERSION_MAJOR 2
 #define DROPBLOCK_VERSION_MINOR 0
-#define DROPBLOCK_VERSION_PATCH 0
-#define DROPBLOCK_VERSION_STRING "2.0.0"
+#define DROPBLOCK_VERSION_PATCH 1
+#define DROPBLOCK_VERSION_STRING "2.0.1"
 
 #ifndef DROPBLOCK_API
 #ifdef DROPBLOCK_STATIC
@@ -636,7 +636,7 @@ DROPBLOCK_API dropblock_status dropblock_tensor_from_dlpack(const DLTensor *t, d
 #define DROPBLOCK__SSE2 1
 #include <emmintrin.h>
 #endif
-/* AVX-512 for the seed draw and F16C for binary16 are chosen at run time,
+/* AVX-512, F16C and POPCNT are chosen at run time,
    so a baseline x86-64 build still uses them where the CPU has them. */
 #if !defined(DROPBLOCK_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&  \
     ((defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && __GNUC__ >= 9))
