@@ -1890,6 +1890,16 @@ typedef struct dropblock__op {
     int stream;    /* non-temporal stores (AVX-512 F32 and F64) */
 } dropblock__op;
 
+/* Whether kept elements are bit copies (the scale is exactly 1), read back
+   through a volatile: a compiler that sees copy == (s == 1) may turn the
+   kernels' copy ? x : x*s into x * (copy ? 1 : s) (clang -O2 did, once
+   run64 was inlined into a caller), and that multiply quiets a signalling
+   NaN. */
+DROPBLOCK__INTERNAL int dropblock__copy_flag(const dropblock__op *op) {
+    volatile int copy = op->kind == DROPBLOCK_F64 ? op->s64 == 1.0 : op->s == 1.0f;
+    return copy;
+}
+
 /* y[k] = s*x[k] where bit k of w is set, +0.0f elsewhere, for k < len <= 64.
    The product is cleared with a bit mask, and s == 1 copies the bits of x
    (a multiply would quiet a signalling NaN). */
@@ -2708,7 +2718,7 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
         if (cur == (size_t)-1 || (n != cur && per_sample)) {
             op.s64 = dropblock__scale(m, &g, n);
             op.s = (float)op.s64;
-            op.copy = kind == DROPBLOCK_F64 ? op.s64 == 1.0 : op.s == 1.0f;
+            op.copy = dropblock__copy_flag(&op);
             cur = n;
         }
         if (planes) {

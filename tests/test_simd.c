@@ -75,7 +75,7 @@ static void compare_apply(int kind, int vector_flag) {
         op.es = dropblock__dtype_size(kind);
         op.s = scales[k % 6];
         op.s64 = k % 12 < 6 ? (double)op.s : 1.0 + tu_prng_unit(&r);
-        op.copy = kind == DROPBLOCK_F64 ? op.s64 == 1.0 : op.s == 1.0f;
+        op.copy = dropblock__copy_flag(&op);
         op.stream = k % 5 == 0;
         for (i = 0; i < sizeof x; ++i) x[i] = (unsigned char)tu_prng_next(&r);
         memset(y1, 0x5A, sizeof y1);
