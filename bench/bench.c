@@ -297,50 +297,27 @@ static int has_nt(const bench_case *bc) {
 
 /* ---- the streaming passes: y = R(s*x) for elements [i0, i1) ------------- */
 
-static inline __attribute__((always_inline)) void f32_loop(const float *x, float *y, size_t i0, size_t i1) {
+/* The plain streams are compiled for the widest vectors the CPU has,
+   chosen at load time (target_clones), as the kernels choose theirs: out of
+   the caches AVX-512 runs no faster than SSE2, but in place in cache and at
+   L2-sized tensors it does, and the floor may not be slower than the kernel
+   could be. */
+#if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 14 : defined(__GNUC__))
+#define BENCH_WIDEST __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define BENCH_WIDEST
+#endif
+
+BENCH_WIDEST static void stream_f32(const float *x, float *y, size_t i0, size_t i1) {
     const float s = 1.0f / KEEP_PROB;
     size_t i;
     for (i = i0; i < i1; ++i) y[i] = x[i] * s;
 }
 
-static inline __attribute__((always_inline)) void f64_loop(const double *x, double *y, size_t i0, size_t i1) {
+BENCH_WIDEST static void stream_f64(const double *x, double *y, size_t i0, size_t i1) {
     const double s = 1.0 / (double)KEEP_PROB;
     size_t i;
     for (i = i0; i < i1; ++i) y[i] = x[i] * s;
-}
-
-#ifdef DROPBLOCK__AVX512
-/* The same loops compiled for AVX-512 where the kernel uses it: out of the
-   caches they run no faster than the SSE2 build, but in place in cache and
-   at L2-sized tensors they do, and the floor may not be slower than the
-   kernel could be. */
-__attribute__((target("avx512f"))) static void f32_avx512(const float *x, float *y, size_t i0, size_t i1) {
-    f32_loop(x, y, i0, i1);
-}
-
-__attribute__((target("avx512f"))) static void f64_avx512(const double *x, double *y, size_t i0, size_t i1) {
-    f64_loop(x, y, i0, i1);
-}
-#endif
-
-static void stream_f32(const float *x, float *y, size_t i0, size_t i1) {
-#ifdef DROPBLOCK__AVX512
-    if (__builtin_cpu_supports("avx512f")) {
-        f32_avx512(x, y, i0, i1);
-        return;
-    }
-#endif
-    f32_loop(x, y, i0, i1);
-}
-
-static void stream_f64(const double *x, double *y, size_t i0, size_t i1) {
-#ifdef DROPBLOCK__AVX512
-    if (__builtin_cpu_supports("avx512f")) {
-        f64_avx512(x, y, i0, i1);
-        return;
-    }
-#endif
-    f64_loop(x, y, i0, i1);
 }
 
 typedef union pun32 {
@@ -349,8 +326,9 @@ typedef union pun32 {
 } pun32;
 
 /* The header's rounding: widen exactly, one float multiply, round to
-   nearest even; a NaN is only made quiet. Branch-free so it vectorises. */
-static inline __attribute__((always_inline)) void bf16_loop(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
+   nearest even; a NaN is only made quiet. Branch-free so it vectorises
+   (compute-bound in SSE2, unlike the F32 loop). */
+BENCH_WIDEST static void bf16_loop(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
     const float s = 1.0f / KEEP_PROB;
     size_t i;
     for (i = i0; i < i1; ++i) {
@@ -362,15 +340,6 @@ static inline __attribute__((always_inline)) void bf16_loop(const uint16_t *x, u
     }
 }
 
-#if defined(__x86_64__)
-/* The same loop in 256-bit vectors where the CPU has AVX2 (this loop is
-   compute-bound in SSE2, unlike the F32 one). */
-__attribute__((target("avx2"))) static void stream_bf16_avx2(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
-    bf16_loop(x, y, i0, i1);
-}
-#endif
-
-#ifdef DROPBLOCK__AVX512
 /* Where the kernel runs its AVX-512 bfloat16 path, the floor is that
    path's own row loop with no mask (a NULL row keeps everything): the same
    arithmetic, hand-vectorised as well, so the ratio isolates what the mask
@@ -378,23 +347,16 @@ __attribute__((target("avx2"))) static void stream_bf16_avx2(const uint16_t *x, 
    it. (For binary16 the F16C loop below stays the floor: as a plain
    stream it beats the kernel's AVX-512 loop without a mask, 0.057 against
    0.070 ns/elem.) */
-static int avx512_16bit(void) {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-}
-#endif
-
 static void stream_bf16(const uint16_t *x, uint16_t *y, size_t i0, size_t i1) {
 #ifdef DROPBLOCK__AVX512
-    if (avx512_16bit()) {
-        i0 += dropblock__bf16_bits_avx512(NULL, 0, i1 - i0, x + i0, y + i0, 1.0f / KEEP_PROB);
-        bf16_loop(x, y, i0, i1);
-        return;
-    }
-#endif
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2")) {
-        stream_bf16_avx2(x, y, i0, i1);
-        return;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+        dropblock__op op;
+        memset(&op, 0, sizeof op);
+        op.kind = DROPBLOCK_BF16;
+        op.es = 2;
+        op.s = 1.0f / KEEP_PROB;
+        op.avx512 = 1;
+        i0 += dropblock__runs_avx512(&op, NULL, 0, i1 - i0, (const char *)(x + i0), (char *)(y + i0));
     }
 #endif
     bf16_loop(x, y, i0, i1);

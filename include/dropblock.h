@@ -1978,32 +1978,6 @@ __attribute__((target("avx512f"))) static void dropblock__f32_avx512(const float
     }
 }
 
-/* A row's run of F32 elements from bit pos of row (see dropblock__run_bits)
-   in one vector function: 64 elements at a time with plain loads and
-   stores, the short rest through dropblock__f32_avx512. */
-__attribute__((target("avx512f"))) static void dropblock__f32_bits_avx512(const dropblock__op *op, const uint64_t *row,
-                                                                         size_t pos, size_t len, const float *x,
-                                                                         float *y) {
-    const __m512 vs = _mm512_set1_ps(op->s);
-    const int copy = op->copy, nt = op->stream && !((uintptr_t)y & 63); /* every 64-byte chunk aligned like y */
-    size_t e, q;
-    for (e = 0; e + 64 <= len; e += 64) {
-        const uint64_t w = dropblock__bits64(row, pos + e);
-        for (q = 0; q < 4; ++q) {
-            const __mmask16 m = (__mmask16)(w >> (16 * q));
-            const float *xq = x + e + 16 * q;
-            float *yq = y + e + 16 * q;
-            const __m512i r = copy ? _mm512_maskz_mov_epi32(m, _mm512_loadu_si512(xq))
-                                   : _mm512_castps_si512(_mm512_maskz_mul_ps(m, _mm512_loadu_ps(xq), vs));
-            if (nt)
-                _mm512_stream_si512((__m512i *)(void *)yq, r);
-            else
-                _mm512_storeu_si512(yq, r);
-        }
-    }
-    if (e < len) dropblock__f32_avx512(x + e, y + e, dropblock__bits64(row, pos + e), op->s, op->copy, op->stream, len - e);
-}
-
 __attribute__((target("avx512f"))) static void dropblock__f64_avx512(const double *x, double *y, uint64_t w,
                                                                     double s, int copy, int stream, size_t len) {
     const __m512d vs = _mm512_set1_pd(s);
@@ -2020,30 +1994,6 @@ __attribute__((target("avx512f"))) static void dropblock__f64_avx512(const doubl
         else
             _mm512_storeu_si512(y + 8 * q, r);
     }
-}
-
-/* The same for F64, eight lanes to a vector. */
-__attribute__((target("avx512f"))) static void dropblock__f64_bits_avx512(const dropblock__op *op, const uint64_t *row,
-                                                                         size_t pos, size_t len, const double *x,
-                                                                         double *y) {
-    const __m512d vs = _mm512_set1_pd(op->s64);
-    const int copy = op->copy, nt = op->stream && !((uintptr_t)y & 63);
-    size_t e, q;
-    for (e = 0; e + 64 <= len; e += 64) {
-        const uint64_t w = dropblock__bits64(row, pos + e);
-        for (q = 0; q < 8; ++q) {
-            const __mmask8 m = (__mmask8)(w >> (8 * q));
-            const double *xq = x + e + 8 * q;
-            double *yq = y + e + 8 * q;
-            const __m512i r = copy ? _mm512_maskz_mov_epi64(m, _mm512_loadu_si512(xq))
-                                   : _mm512_castpd_si512(_mm512_maskz_mul_pd(m, _mm512_loadu_pd(xq), vs));
-            if (nt)
-                _mm512_stream_si512((__m512i *)(void *)yq, r);
-            else
-                _mm512_storeu_si512(yq, r);
-        }
-    }
-    if (e < len) dropblock__f64_avx512(x + e, y + e, dropblock__bits64(row, pos + e), op->s64, op->copy, op->stream, len - e);
 }
 
 /* 64 binary16 elements: F16C's widening, multiply and narrowing (see
@@ -2093,24 +2043,46 @@ dropblock__bf16_64_avx512(const uint16_t *x, uint16_t *y, uint64_t w, float s) {
     }
 }
 
-/* A row's runs of 64 16-bit elements from bit pos of row (see
-   dropblock__run_bits) in one vector function each, the kernel inlined:
-   one call a run would cost a third of the pass. Returns the elements
-   done; the short rest goes through dropblock__run64. */
-__attribute__((target("avx512f,avx512bw,avx512vl,f16c"))) static size_t dropblock__f16_bits_avx512(const uint64_t *row, size_t pos,
-                                                                                    size_t len, const uint16_t *x,
-                                                                                    uint16_t *y, float s) {
-    size_t e;
-    for (e = 0; e + 64 <= len; e += 64) dropblock__f16_64_avx512(x + e, y + e, dropblock__bits64(row, pos + e), s);
-    return e;
-}
-
-__attribute__((target("avx512f,avx512bw"))) static size_t dropblock__bf16_bits_avx512(const uint64_t *row, size_t pos,
-                                                                                     size_t len, const uint16_t *x,
-                                                                                     uint16_t *y, float s) {
-    size_t e;
-    for (e = 0; e + 64 <= len; e += 64) dropblock__bf16_64_avx512(x + e, y + e, dropblock__bits64(row, pos + e), s);
-    return e;
+/* A row's runs of 64 elements from bit pos of row (see dropblock__run_bits)
+   in one vector function, the kernels inlined into it (flatten) with the
+   run length a constant, so that their loads and stores are plain: one
+   call a run cost a fifth of the pass, and masked stores are slow on AMD
+   Zen 4. Returns the elements done (whole runs; none for a 16-bit copy,
+   which has no vector kernel); the rest goes through dropblock__run64. */
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c"), flatten)) static size_t
+dropblock__runs_avx512(const dropblock__op *op, const uint64_t *row, size_t pos, size_t len, const char *x, char *y) {
+    /* locals: the stores to y could alias op, which the compiler would reload */
+    const int kind = op->kind, copy = op->copy, stream = op->stream;
+    const float s = op->s;
+    const double s64 = op->s64;
+    const size_t es = op->es;
+    const size_t runs = len / 64;
+    size_t k;
+#define DROPBLOCK__RUNS(call) /* (call) on each run k: xk, yk and its mask word w */                          \
+    for (k = 0; k < runs; ++k) {                                                                         \
+        const uint64_t w = dropblock__bits64(row, pos + 64 * k);                                         \
+        const void *xk = x + 64 * k * es;                                                                \
+        void *yk = y + 64 * k * es;                                                                      \
+        (call);                                                                                          \
+    }
+    switch (kind) { /* outside the loop: a switch per run cost 8% of the 16-bit passes */
+    case DROPBLOCK_F32:
+        DROPBLOCK__RUNS(dropblock__f32_avx512((const float *)xk, (float *)yk, w, s, copy, stream, 64))
+        break;
+    case DROPBLOCK_F64:
+        DROPBLOCK__RUNS(dropblock__f64_avx512((const double *)xk, (double *)yk, w, s64, copy, stream, 64))
+        break;
+    case DROPBLOCK_F16:
+        if (copy) return 0; /* no 16-bit vector copy kernel */
+        DROPBLOCK__RUNS(dropblock__f16_64_avx512((const uint16_t *)xk, (uint16_t *)yk, w, s))
+        break;
+    default:
+        if (copy) return 0;
+        DROPBLOCK__RUNS(dropblock__bf16_64_avx512((const uint16_t *)xk, (uint16_t *)yk, w, s))
+        break;
+    }
+#undef DROPBLOCK__RUNS
+    return 64 * runs;
 }
 #endif
 
@@ -2217,23 +2189,12 @@ DROPBLOCK__INTERNAL void dropblock__run_bits(const dropblock__op *op, const uint
         return;
     }
 #ifdef DROPBLOCK__AVX512
-    if (op->kind == DROPBLOCK_F32 && op->avx512) {
-        dropblock__f32_bits_avx512(op, row, pos, len, (const float *)(const void *)x, (float *)(void *)y);
-        return;
-    }
-    if (op->kind == DROPBLOCK_F64 && op->avx512) {
-        dropblock__f64_bits_avx512(op, row, pos, len, (const double *)(const void *)x, (double *)(void *)y);
-        return;
-    }
-    if (op->avx512 && !op->copy && (op->kind == DROPBLOCK_F16 || op->kind == DROPBLOCK_BF16)) {
-        const uint16_t *xh = (const uint16_t *)(const void *)x;
-        uint16_t *yh = (uint16_t *)(void *)y;
-        const size_t done = op->kind == DROPBLOCK_F16 ? dropblock__f16_bits_avx512(row, pos, len, xh, yh, op->s)
-                                                      : dropblock__bf16_bits_avx512(row, pos, len, xh, yh, op->s);
+    if (op->avx512 && op->kind != DROPBLOCK__KEEP) {
+        const size_t done = dropblock__runs_avx512(op, row, pos, len, x, y);
         pos += done;
         len -= done;
-        x += done * 2;
-        y += done * 2;
+        x += done * op->es;
+        y += done * op->es;
     }
 #endif
     for (e = 0; e < len; e += n) {
