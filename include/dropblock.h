@@ -729,14 +729,20 @@ DROPBLOCK__INTERNAL int dropblock__mul_ok(size_t a, size_t b, size_t *r) {
 
 /* Everything a call derives from (config, sizes). The mask has one bit per
    (map sample, z, i, j, map channel) in NHWC order whatever the tensors'
-   layout: rows (map sample, z, i) of W*cm bits, the bit of (j, c) at
-   j*cm + c (pixel-major), or at c*W + j (channel-major: chosen when the
-   tensors are NCHW-like, so that their rows read contiguous bits; the two
-   orders are the same mask). Rows are stored in bands
-   of consecutive rows, at least DROPBLOCK__BAND_BITS long (one row when a
-   row is that long), each band starting on a 64-bit word, so that the
-   parts of a build, which own whole bands, never share a word. The mask is
-   broadcast over the shared axes when applied. */
+   layout, in one of two orders (the same mask either way):
+   - pixel-major: rows (map sample, z, i) of W*cm bits, the bit of (j, c)
+     at j*cm + c, stored in bands of consecutive rows at least
+     DROPBLOCK__BAND_BITS long (one row when a row is that long);
+   - channel-major, chosen when the tensors are NCHW-like and a slice (map
+     sample, z) has at least DROPBLOCK__BAND_BITS bits: each slice plane
+     after plane, the bit of (c, i, j) at c*H*W + i*W + j of a slice of
+     slice_words words, so that the rows of a channel plane are one run of
+     bits, as they are one run of elements in the tensor. Its bands are
+     runs of plane_k planes, the last band of a slice taking the planes
+     left over.
+   Each band starts on a 64-bit word, so that the parts of a build, which
+   own whole bands, never share a word. The mask is broadcast over the
+   shared axes when applied. */
 typedef struct dropblock__geom {
     size_t n, d, h, w, c;          /* window sizes                             */
     size_t bd, bh, bw;             /* clipped block                            */
@@ -747,7 +753,9 @@ typedef struct dropblock__geom {
     size_t rows, row_bits;         /* mask rows (nm * d * h), bits per row      */
     size_t band_rows, bands, band_words; /* rows per band, bands, words each */
     size_t mask_words;             /* the bands' words (the last band shorter) */
-    int cmajor;                    /* channel-major rows (cm > 1 and w > 1)    */
+    int cmajor;                    /* channel-major: slices of planes          */
+    size_t plane_k, plane_bands, slice_words; /* channel-major: planes per band,
+                                      bands and words per slice            */
 } dropblock__geom;
 
 #define DROPBLOCK__BAND_BITS 4096u
@@ -770,6 +778,25 @@ DROPBLOCK__INTERNAL int dropblock__bands(size_t rows, size_t row_bits, size_t *b
     if (!dropblock__mul_ok(*bands - 1, *band_words, words) || *words > (size_t)-1 - (last + 63) / 64) return 0;
     *words += (last + 63) / 64;
     return 1;
+}
+
+/* The bands of a channel-major mask of `slices` slices of cm planes of hw
+   bits: plane_k is the least multiple of 64 / gcd(hw, 64) (so that every
+   band starts on a word) whose planes make DROPBLOCK__BAND_BITS. 0 if a
+   slice is shorter than that (pixel-major rows then) or a size overflows. */
+DROPBLOCK__INTERNAL int dropblock__plane_bands(size_t slices, size_t cm, size_t hw, size_t *plane_k,
+                                               size_t *plane_bands, size_t *slice_words, size_t *bands,
+                                               size_t *words) {
+    size_t bits, low = hw & (~hw + 1), m, k;
+    *plane_k = *plane_bands = *slice_words = *bands = *words = 0;
+    if (!dropblock__mul_ok(cm, hw, &bits) || bits < DROPBLOCK__BAND_BITS || bits > (size_t)-1 - 63) return 0;
+    m = low >= 64 ? 1 : 64 / low;
+    k = ((DROPBLOCK__BAND_BITS - 1) / hw + 1 + m - 1) / m * m;
+    if (k > cm) k = cm;
+    *plane_k = k;
+    *plane_bands = cm / k;
+    *slice_words = (bits + 63) / 64;
+    return dropblock__mul_ok(slices, *plane_bands, bands) && dropblock__mul_ok(slices, *slice_words, words);
 }
 
 /* One axis: clipped block b, seed grid size, and o such that seed index s
@@ -859,6 +886,7 @@ DROPBLOCK__INTERNAL void dropblock__geometry(const dropblock_config *cfg, const 
     (void)dropblock__bands(g->rows, g->row_bits, &g->band_rows, &g->bands, &g->band_words,
                            &g->mask_words); /* checked at setup */
     g->cmajor = 0;
+    g->plane_k = g->plane_bands = g->slice_words = 0;
 }
 
 /* gamma of THE MATH for a geometry; the integer products are exact in
@@ -1478,10 +1506,27 @@ DROPBLOCK__INTERNAL void dropblock__dilate_row(uint64_t *row, size_t rw, size_t 
     }
 }
 
-/* The location of mask row r: the first word of its band, and the bit
-   offset of the row in it. */
+/* The first word of band b (b = bands: the end of the mask) and, for a
+   channel-major mask, the planes [c0, c1) of its slice that it holds. */
+DROPBLOCK__INTERNAL size_t dropblock__band_word(const dropblock__geom *g, size_t b) {
+    if (!g->cmajor) return b == g->bands ? g->mask_words : b * g->band_words;
+    return (b / g->plane_bands) * g->slice_words + (b % g->plane_bands) * g->plane_k * g->h * g->w / 64;
+}
+
+DROPBLOCK__INTERNAL void dropblock__band_planes(const dropblock__geom *g, size_t b, size_t *c0, size_t *c1) {
+    const size_t q = b % g->plane_bands;
+    *c0 = q * g->plane_k;
+    *c1 = q + 1 == g->plane_bands ? g->cm : *c0 + g->plane_k;
+}
+
+/* The location of mask row r: the first word of its band (channel-major:
+   its slice), and the bit offset of the row (of its channel 0) in it. */
 DROPBLOCK__INTERNAL const uint64_t *dropblock__row(const dropblock__geom *g, const uint64_t *rows, size_t r,
                                                    size_t *off) {
+    if (g->cmajor) { /* its slice, and channel 0's row in it */
+        *off = (r % g->h) * g->w;
+        return rows + (r / g->h) * g->slice_words;
+    }
     *off = (r % g->band_rows) * g->row_bits;
     return rows + (r / g->band_rows) * g->band_words;
 }
@@ -1584,7 +1629,7 @@ DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint6
     size_t k;
     uint64_t any = 0;
     for (k = 0; k < rw; ++k) any |= buf[k];
-    if (any && !g->cmajor) { /* channel-major rows were painted wide */
+    if (any) {
         dropblock__dilate_row(buf, rw, g->cm, g->ow, 0);
         dropblock__dilate_row(buf, rw, g->cm, g->bw - 1 - g->ow, 1);
     }
@@ -1596,9 +1641,16 @@ DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint6
    DROPBLOCK__BAND_BITS and are finished in a copy on the stack. */
 DROPBLOCK__INTERNAL void dropblock__finish_band(const dropblock__geom *g, uint64_t *rows, uint64_t *counts, size_t b,
                                                 int popcnt) {
-    uint64_t *band = rows + b * g->band_words, buf[DROPBLOCK__BAND_BITS / 64 + 1];
+    uint64_t *band = rows + dropblock__band_word(g, b), buf[DROPBLOCK__BAND_BITS / 64 + 1];
     size_t r, r1 = (b + 1) * g->band_rows < g->rows ? (b + 1) * g->band_rows : g->rows, kept = 0, k;
     const size_t rw = (g->row_bits + 63) / 64;
+    if (g->cmajor) { /* planes painted whole: a run of bits to invert */
+        size_t c0, c1, bits;
+        dropblock__band_planes(g, b, &c0, &c1);
+        bits = (c1 - c0) * g->h * g->w;
+        counts[b] = dropblock__invert_count(band, (bits + 63) / 64, bits, popcnt);
+        return;
+    }
     if (g->band_rows == 1) {
         counts[b] = dropblock__finish_row(g, band, g->band_words, popcnt);
         return;
@@ -1634,14 +1686,14 @@ DROPBLOCK__INTERNAL void dropblock__advance(size_t *j, size_t *c, size_t by, siz
 
 /* Channel-major painting: the spans of a chunk's seed words (the first
    seed at pixel j, channel c), each seed's block as its run of columns in
-   its channel's part of the row. They are found once per chunk, at most
+   its channel's plane. They are found once per chunk, at most
    DROPBLOCK__SPANS at a time, and then set in every row the chunk covers. */
 #define DROPBLOCK__SPANS 256u
 typedef struct dropblock__spans {
     const uint64_t *seeds;
-    size_t nk, k, j, c; /* word k (its seeds left in w) starts at pixel j, channel c */
+    size_t nk, k, j, c; /* word k-1 (its seeds left in w) starts at pixel j, channel c */
     uint64_t w;
-    size_t pos[DROPBLOCK__SPANS], len[DROPBLOCK__SPANS];
+    size_t pos[DROPBLOCK__SPANS], len[DROPBLOCK__SPANS], ch[DROPBLOCK__SPANS]; /* pos: c*H*W + j0 */
 } dropblock__spans;
 
 DROPBLOCK__INTERNAL void dropblock__spans_init(dropblock__spans *sp, const uint64_t *seeds, size_t nk, size_t jb,
@@ -1651,34 +1703,36 @@ DROPBLOCK__INTERNAL void dropblock__spans_init(dropblock__spans *sp, const uint6
     sp->k = 0;
     sp->j = jb;
     sp->c = cb;
-    sp->w = nk ? seeds[0] : 0;
+    sp->w = 0;
 }
 
-/* The next spans into sp->pos and sp->len; returns how many (0: no more).
-   With a band, sets all the remaining spans in its row at bit off instead
+/* The next spans into sp; returns how many (0: no more). With a slice,
+   sets all the remaining spans of planes [c0, c1) in it at bit off instead
    (a chunk that covers one row only: buffering would only cost). */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline)) /* its own registers: inlined into the build it spills (1.4x slower at block 1) */
 #endif
-static size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *sp, uint64_t *band, size_t off) {
-    const size_t cm = g->cm, W = g->w, ow = g->ow, bw = g->bw; /* locals: the stores to band could alias */
+static size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *sp, uint64_t *slice, size_t off,
+                                    size_t c0, size_t c1) {
+    const size_t cm = g->cm, W = g->w, hw = g->h * g->w, ow = g->ow, bw = g->bw; /* locals: stores could alias */
     size_t n = 0, k = sp->k, jw = sp->j, cw = sp->c;
     uint64_t w = sp->w;
     for (;;) {
-        for (; w && (band || n < DROPBLOCK__SPANS); w &= w - 1) {
+        for (; w && (slice || n < DROPBLOCK__SPANS); w &= w - 1) {
             size_t c = cw, j = jw, j0, j1;
             dropblock__advance(&j, &c, dropblock__ctz64(w), cm);
             dropblock__span(j, ow, bw, W, &j0, &j1);
-            if (band) {
-                dropblock__set_run(band, off + c * W + j0, j1 - j0);
+            if (slice) {
+                if (c >= c0 && c < c1) dropblock__set_run(slice, off + c * hw + j0, j1 - j0);
             } else {
-                sp->pos[n] = c * W + j0;
-                sp->len[n++] = j1 - j0;
+                sp->pos[n] = c * hw + j0;
+                sp->len[n] = j1 - j0;
+                sp->ch[n++] = c;
             }
         }
-        if (w || ++k >= sp->nk) break; /* the buffer is full, or no word is left */
-        dropblock__advance(&jw, &cw, 64, cm);
-        w = sp->seeds[k];
+        if (w || k >= sp->nk) break; /* the buffer is full, or no word is left */
+        if (k) dropblock__advance(&jw, &cw, 64, cm);
+        w = sp->seeds[k++];
     }
     sp->k = k;
     sp->j = jw;
@@ -1687,26 +1741,23 @@ static size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *
     return n;
 }
 
-/* What a chunk paints into each row it covers: its seed words kc ..
-   kc+nk-1 ORed in (pixel-major rows), or spans set (channel-major): the n
-   found in sp, or (one row covered, sp->n == 0) all of sp's at once. */
-typedef struct dropblock__paint {
-    const uint64_t *seeds;
-    size_t kc, nk, n;
-    dropblock__spans *sp;
-} dropblock__paint;
+/* Sets the first n spans of sp in rows i0 .. i1-1 of the planes [c0, c1)
+   of a channel-major slice. */
+DROPBLOCK__INTERNAL void dropblock__paint_planes(const dropblock__geom *g, uint64_t *slice, const dropblock__spans *sp,
+                                                 size_t n, size_t c0, size_t c1, size_t i0, size_t i1) {
+    size_t q, i;
+    for (q = 0; q < n; ++q)
+        if (sp->ch[q] >= c0 && sp->ch[q] < c1)
+            for (i = i0; i < i1; ++i) dropblock__set_run(slice, sp->pos[q] + i * g->w, sp->len[q]);
+}
 
-DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t *band, size_t off,
-                                              const dropblock__paint *p) {
+/* ORs a chunk's seed words kc .. kc+nk-1 into a pixel-major row at bit off. */
+DROPBLOCK__INTERNAL void dropblock__paint_row(uint64_t *band, size_t off, const uint64_t *seeds, size_t kc, size_t nk) {
     size_t k;
-    if (g->cmajor && !p->n)
-        (void)dropblock__next_spans(g, p->sp, band, off);
-    else if (g->cmajor)
-        for (k = 0; k < p->n; ++k) dropblock__set_run(band, off + p->sp->pos[k], p->sp->len[k]);
-    else if (!(off & 63))
-        dropblock__or_words(band + (off >> 6) + p->kc, p->seeds, p->nk);
+    if (!(off & 63))
+        dropblock__or_words(band + (off >> 6) + kc, seeds, nk);
     else
-        for (k = 0; k < p->nk; ++k) dropblock__or64(band, off + 64 * (p->kc + k), p->seeds[k]);
+        for (k = 0; k < nk; ++k) dropblock__or64(band, off + 64 * (kc + k), seeds[k]);
 }
 
 /* Seed words drawn at a time before they are ORed into the rows they
@@ -1719,12 +1770,16 @@ DROPBLOCK__INTERNAL void dropblock__paint_row(const dropblock__geom *g, uint64_t
 
 /* Builds bands [b0, b1) of a mask whose window starts at map sample m_first
    of the logical batch. Every seed row that covers one of their rows is
-   drawn and ORed into those of its rows that are in the bands, so the
-   parts of a build never write each other's words. */
+   drawn and painted into those of its rows that are in the bands (for a
+   channel-major mask: into the planes of its slices that are in the
+   bands), so the parts of a build never write each other's words. */
 DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint64_t key, uint64_t t, uint64_t m_first,
                                                   size_t b0, size_t b1, uint64_t *rows, uint64_t *counts) {
-    const size_t plane = g->d * g->h, len = g->sw * g->cm, words = (len + 63) / 64;
-    const size_t r0 = b0 * g->band_rows, r1 = b1 * g->band_rows < g->rows ? b1 * g->band_rows : g->rows;
+    const size_t plane = g->d * g->h, len = g->sw * g->cm, words = (len + 63) / 64, pb = g->plane_bands;
+    /* the rows of the bands: channel-major bands hold every row of their slices */
+    const size_t r0 = g->cmajor ? b0 / pb * g->h : b0 * g->band_rows;
+    const size_t r1 = g->cmajor ? (b1 - 1) / pb * g->h + g->h
+                                : (b1 * g->band_rows < g->rows ? b1 * g->band_rows : g->rows);
     const int popcnt = dropblock__has_popcnt(), one_row = g->bd * g->bh == 1; /* a seed row covers one row */
     size_t mn, b;
     dropblock__draw dr;
@@ -1732,8 +1787,8 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
     dropblock__spans_init(&sp, NULL, 0, 0, 0); /* set again for each chunk; defined for the analyzers */
     if (b0 >= b1) return;
     dropblock__draw_init(&dr, key, t);
-    memset(rows + b0 * g->band_words, 0,
-           ((b1 == g->bands ? g->mask_words : b1 * g->band_words) - b0 * g->band_words) * sizeof(uint64_t));
+    memset(rows + dropblock__band_word(g, b0), 0,
+           (dropblock__band_word(g, b1) - dropblock__band_word(g, b0)) * sizeof(uint64_t));
     for (mn = r0 / plane; mn * plane < r1; ++mn) {
         /* the part's rows of map sample mn: q0 .. q1-1 as z*H + i */
         size_t q0 = (r0 > mn * plane ? r0 - mn * plane : 0), q1 = (r1 - mn * plane < plane ? r1 - mn * plane : plane);
@@ -1751,26 +1806,39 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
             dropblock__seeds_over(ilo, ihi, g->oh, g->bh, g->sh, &si0, &si1);
             for (si = si0; si < si1; ++si) {
                 uint64_t p0 = (((m_first + mn) * g->sd + sz) * g->sh + si) * (uint64_t)len;
-                size_t i0, i1, kc, jb = 0, cb = 0; /* the pixel and channel of chunk kc's first seed */
+                size_t i0, i1, kc, jb = 0, cb = 0, n; /* the pixel and channel of chunk kc's first seed */
                 dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
                 for (kc = 0; kc < words; kc += DROPBLOCK__CHUNK) {
                     uint64_t seeds[DROPBLOCK__CHUNK], any = 0;
                     const size_t nk = words - kc < DROPBLOCK__CHUNK ? words - kc : DROPBLOCK__CHUNK;
                     size_t k;
-                    dropblock__paint p;
                     if (p0 & 63)
                         for (k = 0; k < nk; ++k) seeds[k] = dropblock__seed_word(&dr, p0, kc + k, len);
                     else
                         dropblock__seed_words(&dr, p0, kc, nk, len, seeds);
                     for (k = 0; k < nk; ++k) any |= seeds[k];
-                    p.seeds = seeds;
-                    p.kc = kc;
-                    p.nk = nk;
-                    p.n = 0;
-                    p.sp = &sp;
-                    if (g->cmajor) dropblock__spans_init(&sp, seeds, nk, jb, cb);
-                    while (any) { /* once; a channel-major chunk over rows once per batch of spans */
-                        if (g->cmajor && !one_row && !(p.n = dropblock__next_spans(g, &sp, NULL, 0))) break;
+                    if (g->cmajor) {
+                        dropblock__spans_init(&sp, seeds, nk, jb, cb);
+                        while (any) {
+                            n = one_row ? 0 : dropblock__next_spans(g, &sp, NULL, 0, 0, 0);
+                            if (!one_row && !n) break;
+                            for (z = z0; z < z1; ++z) { /* the slice's planes in the bands */
+                                const size_t s = mn * g->d + z;
+                                size_t c0 = 0, c1 = g->cm, e;
+                                uint64_t *slice = rows + s * g->slice_words;
+                                if (s == b0 / pb) dropblock__band_planes(g, b0, &c0, &e);
+                                if (s == (b1 - 1) / pb) dropblock__band_planes(g, b1 - 1, &e, &c1);
+                                if (one_row)
+                                    (void)dropblock__next_spans(g, &sp, slice, i0 * g->w, c0, c1);
+                                else
+                                    dropblock__paint_planes(g, slice, &sp, n, c0, c1, i0, i1);
+                            }
+                            if (one_row) break;
+                        }
+                        dropblock__advance(&jb, &cb, 64 * nk, g->cm);
+                        continue;
+                    }
+                    if (any)
                         for (z = z0; z < z1; ++z) {
                             size_t a = z * g->h + i0, e = z * g->h + i1; /* clipped to q0 .. q1-1 */
                             if (a < q0) a = q0;
@@ -1778,12 +1846,9 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
                             for (i = a; i < e; ++i) {
                                 size_t off;
                                 uint64_t *band = (uint64_t *)(uintptr_t)dropblock__row(g, rows, mn * plane + i, &off);
-                                dropblock__paint_row(g, band, off, &p);
+                                dropblock__paint_row(band, off, seeds, kc, nk);
                             }
                         }
-                        if (!g->cmajor || one_row) break;
-                    }
-                    if (g->cmajor) dropblock__advance(&jb, &cb, 64 * nk, g->cm);
                 }
             }
         }
@@ -2270,7 +2335,7 @@ DROPBLOCK__INTERNAL void dropblock__run_axis(const dropblock__op *op, const uint
 /* Where the bit of (j, c) sits in a mask row: j*sj + c*sc. */
 DROPBLOCK__INTERNAL void dropblock__bit_strides(const dropblock__geom *g, size_t *sj, size_t *sc) {
     *sj = g->cm == 1 || g->cmajor ? 1 : g->c;
-    *sc = g->cm == 1 ? 0 : g->cmajor ? g->w : 1;
+    *sc = g->cm == 1 ? 0 : g->cmajor ? g->h * g->w : 1;
 }
 
 /* One tensor row (W pixels of C channels) under its mask row, the bits
@@ -2451,20 +2516,22 @@ DROPBLOCK__INTERNAL void dropblock__store_noise(int kind, char *y, double v) {
 DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dropblock__geom *g, const uint64_t *row,
                                               size_t off, uint64_t key, uint64_t e0, char *y, ptrdiff_t yw,
                                               ptrdiff_t yc) {
-    const size_t bits = g->w * g->cm, C = g->c;
-    size_t b, c;
-    for (b = 0; b < bits; b += 64) {
-        uint64_t dropped = ~dropblock__bits64(row, off + b) & dropblock__low_bits(bits - b);
-        while (dropped) {
-            size_t bit = b + dropblock__ctz64(dropped);
-            size_t j = g->cm == 1 ? bit : g->cmajor ? bit % g->w : bit / C;
-            size_t c0 = g->cm == 1 ? 0 : g->cmajor ? bit / g->w : bit % C, c1 = g->cm == 1 ? C : c0 + 1;
-            dropped &= dropped - 1;
-            for (c = c0; c < c1; ++c)
-                dropblock__store_noise(op->kind, y + ((size_t)yw * j + (size_t)yc * c) * op->es,
-                                       dropblock__noise(key, e0 + j * C + c));
+    /* channel-major: cm runs of W bits, one per plane; else one run */
+    const size_t C = g->c, runs = g->cmajor ? g->cm : 1, bits = g->cmajor ? g->w : g->w * g->cm;
+    size_t b, c, q;
+    for (q = 0; q < runs; ++q)
+        for (b = 0; b < bits; b += 64) {
+            uint64_t dropped = ~dropblock__bits64(row, off + q * g->h * g->w + b) & dropblock__low_bits(bits - b);
+            while (dropped) {
+                size_t bit = b + dropblock__ctz64(dropped);
+                size_t j = g->cm == 1 || g->cmajor ? bit : bit / C;
+                size_t c0 = g->cm == 1 ? 0 : g->cmajor ? q : bit % C, c1 = g->cm == 1 ? C : c0 + 1;
+                dropped &= dropped - 1;
+                for (c = c0; c < c1; ++c)
+                    dropblock__store_noise(op->kind, y + ((size_t)yw * j + (size_t)yc * c) * op->es,
+                                           dropblock__noise(key, e0 + j * C + c));
+            }
         }
-    }
 }
 
 /* ---- the mask object ---------------------------------------------------------
@@ -2492,12 +2559,20 @@ DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
     int k;
     for (k = 0; k < 4; ++k) {
         size_t rows = (size_t)(k & 1 ? 1 : dims[0]) * (size_t)dims[1] * (size_t)dims[2]; /* <= the element count */
-        size_t br, bands, bw, words, bytes;
+        size_t br, bands, bw, words, bytes, pk, pb, sw, cbands, cwords;
         if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw, &words) ||
             words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
             (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 7)
             return 0;
         if (bytes + 7 > most) most = bytes + 7; /* + alignment slack */
+        /* the channel-major order, where it applies */
+        if (!(k & 2) && dropblock__plane_bands(rows / (size_t)dims[2], (size_t)dims[4], (size_t)dims[2] * (size_t)dims[3],
+                                               &pk, &pb, &sw, &cbands, &cwords)) {
+            if (cwords > (size_t)-1 / sizeof(uint64_t) - 1 - cbands ||
+                (bytes = (cbands + cwords + 1) * sizeof(uint64_t)) > (size_t)-1 - 7)
+                return 0;
+            if (bytes + 7 > most) most = bytes + 7;
+        }
     }
     return most;
 }
@@ -2516,9 +2591,18 @@ DROPBLOCK__INTERNAL void dropblock__mask_dims(const dropblock_mask *m, int dims[
 
 DROPBLOCK__INTERNAL void dropblock__mask_geom(const dropblock_mask *m, dropblock__geom *g) {
     int dims[5];
+    size_t k, pb, sw, bands, words;
     dropblock__mask_dims(m, dims);
     dropblock__geometry(&m->cfg_, dims, g);
-    g->cmajor = m->cmajor_ && g->cm > 1 && g->w > 1;
+    if (m->cmajor_ && g->cm > 1 && g->w > 1 &&
+        dropblock__plane_bands(g->nm * g->d, g->cm, g->h * g->w, &k, &pb, &sw, &bands, &words)) {
+        g->cmajor = 1;
+        g->plane_k = k;
+        g->plane_bands = pb;
+        g->slice_words = sw;
+        g->bands = bands;
+        g->mask_words = words;
+    }
 }
 
 DROPBLOCK__INTERNAL size_t dropblock__mask_ws_bytes(const dropblock_mask *m) {
@@ -2599,6 +2683,10 @@ DROPBLOCK__INTERNAL uint64_t dropblock__kept_rows(const dropblock_mask *m, const
                                                   size_t r1) {
     uint64_t bits = 0;
     size_t b, r, off;
+    if (g->cmajor) { /* whole samples: whole slices, whole bands */
+        for (b = r0 / g->h * g->plane_bands; b < r1 / g->h * g->plane_bands; ++b) bits += m->counts_[b];
+        return bits;
+    }
     for (b = r0 / g->band_rows; b * g->band_rows < r1; ++b) {
         size_t lo = b * g->band_rows, hi = lo + g->band_rows < g->rows ? lo + g->band_rows : g->rows;
         if (lo >= r0 && hi <= r1) {
@@ -2692,7 +2780,16 @@ DROPBLOCK__INTERNAL void dropblock__apply_part(const dropblock_mask *m, const dr
             op.copy = dropblock__copy_flag(&op);
             cur = n;
         }
-        if (planes) {
+        if (planes && g.cmajor) { /* a plane's rows are one run of bits; whole planes in a row, too */
+            size_t off = 0, nr = seg_end - r;
+            const uint64_t *slice = m->t_ ? dropblock__row(&g, m->rows_, mr + i0, &off) : NULL;
+            if (nr == g.h && xc == yc && (size_t)xc == g.h * g.w)
+                dropblock__run_bits(&op, slice, off, g.c * g.h * g.w, xs, ys);
+            else
+                for (c = 0; c < g.c; ++c)
+                    dropblock__run_bits(&op, slice, off + c * sc, nr * g.w, xs + ((size_t)xc * c + g.w * i0) * op.es,
+                                        ys + ((size_t)yc * c + g.w * i0) * op.es);
+        } else if (planes) {
             for (c = 0; c < g.c; ++c)
                 dropblock__run_plane(&op, &g, m->t_ ? m->rows_ : NULL, mr + i0, seg_end - r, c * sc,
                                      xs + ((size_t)xc * c + g.w * i0) * op.es, ys + ((size_t)yc * c + g.w * i0) * op.es);
@@ -2993,7 +3090,7 @@ DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const drop
 
 DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int part, int parts) {
     dropblock__geom g;
-    size_t b0, b1, b, piece;
+    size_t b0, b1, b, e, piece;
     dropblock_status st;
     if (!m) return DROPBLOCK_ERR_NULL;
     st = dropblock__check_part(part, parts);
@@ -3003,14 +3100,21 @@ DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int
     /* in pieces of about DROPBLOCK__PIECE_WORDS, so that zeroing, painting
        and finishing a piece stay in the core's cache; a seed row over a
        piece boundary is drawn by both pieces, hence pieces of 8 blocks'
-       height at least */
-    piece = g.band_words ? DROPBLOCK__PIECE_WORDS / g.band_words : 1;
-    if (g.band_rows && piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
+       height at least; channel-major pieces are whole slices where they
+       can be (every seed row of a slice covers a row of each of its bands) */
+    if (g.cmajor)
+        piece = (DROPBLOCK__PIECE_WORDS / g.slice_words + 1) * g.plane_bands;
+    else
+        piece = g.band_words ? DROPBLOCK__PIECE_WORDS / g.band_words : 1;
+    if (!g.cmajor && g.band_rows && piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
     if (piece == 0) piece = 1;
-    for (b = b0; b < b1; b += piece)
+    for (b = b0; b < b1; b = e) {
+        e = b1 - b < piece ? b1 : b + piece;
+        if (g.cmajor && e < b1 && e / g.plane_bands * g.plane_bands > b) e = e / g.plane_bands * g.plane_bands;
         dropblock__build_bands(&g, m->key_, m->t_,
-                               (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_, b,
-                               b1 - b < piece ? b1 : b + piece, m->rows_, m->counts_);
+                               (m->cfg_.flags & DROPBLOCK_SHARE_BATCH) ? 0 : (uint64_t)m->n_offset_, b, e, m->rows_,
+                               m->counts_);
+    }
     return DROPBLOCK_OK;
 }
 

@@ -5,7 +5,8 @@
    maps; set_batch's DROPBLOCK_ERR_KEPT rules. Parts: build and apply cut
    into 1, 2, 3, 7, 64 and more parts than rows, run in shuffled order and
    on pthreads through a dropblock_executor, batch 1 included, equal one
-   part; one mask serves forward, backward and every dtype. Streams:
+   part, also for the channel-major masks of NCHW tensors; one mask serves
+   forward, backward and every dtype. Streams:
    stream 0 is the 1.x mask, stream s keys the generator with
    mix(mix(seed + G) ^ step) ^ mix(s), and two streams are independent at
    the right drop rate. */
@@ -374,9 +375,9 @@ static const unsigned part_flags[] = {
 /* Builds and applies the mask of (cfg, p) in `parts` build parts and
    `apply` apply parts on executor `threads` (0: shuffled, this thread),
    forward into y and backward into dx. */
-static void run_parts(const dropblock_config *cfg, const pcase *p, const void *x, void *y, void *dx, int parts,
-                      int apply, int threads, dropblock_stats *stats) {
-    dropblock_tensor tx = tt_ndhwc((void *)x, DROPBLOCK_F32, p->n, p->d, p->h, p->w, p->c), ty = tx, tdx = tx;
+static void run_parts_on(const dropblock_config *cfg, dropblock_tensor tx, void *y, void *dx, int parts, int apply,
+                         int threads, dropblock_stats *stats) {
+    dropblock_tensor ty = tx, tdx = tx;
     dropblock_executor eb, ea;
     pool pb, pa;
     mask_task *task = (mask_task *)tu_xmalloc(sizeof *task);
@@ -404,6 +405,12 @@ static void run_parts(const dropblock_config *cfg, const pcase *p, const void *x
     run_mask_task(&ea, task);
     free(ws);
     free(task);
+}
+
+static void run_parts(const dropblock_config *cfg, const pcase *p, const void *x, void *y, void *dx, int parts,
+                      int apply, int threads, dropblock_stats *stats) {
+    run_parts_on(cfg, tt_ndhwc((void *)x, DROPBLOCK_F32, p->n, p->d, p->h, p->w, p->c), y, dx, parts, apply, threads,
+                 stats);
 }
 
 /* 1, 2, 3, 7, 64 and more parts than rows, for build and apply separately,
@@ -444,6 +451,72 @@ static void test_parts_identical(void **state) {
             free(y);
             free(d);
         }
+}
+
+/* Channel-major masks, chosen for NCHW-like tensors whose (sample, depth)
+   slices have at least 4096 bits: their bands are runs of channel planes,
+   two to a slice in the first two shapes (so that build parts cut slices
+   between planes) and a whole slice in the 3-D one; the last shape's
+   slices are too small and keep pixel-major rows. Built and applied in 1,
+   2, 3, 5 and 64 parts, shuffled and on pthreads, at block 1 (each seed
+   row painted at once) and 3, with noise and with shared maps, output and
+   gradient (gathered into NDHWC order) and stats equal those of the same
+   values in an NDHWC tensor; also with the planes padded apart
+   (stride_c = D*H*W + 3, so that a sample's planes are not one run). */
+static void test_parts_channel_major(void **state) {
+    static const pcase shapes[] = {{1, 1, 4, 5, 500}, {2, 1, 7, 7, 300}, {2, 3, 5, 7, 150}, {3, 1, 5, 6, 8}};
+    static const unsigned flags[] = {0, DROPBLOCK_FILL_NOISE, DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE};
+    static const int parts[] = {1, 2, 3, 5, 64};
+    size_t si, fl, bi, pi;
+    (void)state;
+    for (si = 0; si < sizeof shapes / sizeof *shapes; ++si)
+        for (fl = 0; fl < sizeof flags / sizeof *flags; ++fl)
+            for (bi = 0; bi < 2; ++bi) {
+                const pcase *p = &shapes[si];
+                const int block = bi ? 3 : 1, pad = 3;
+                const size_t count = (size_t)p->n * p->d * p->h * p->w * p->c;
+                const size_t spread = count + (size_t)p->n * p->c * pad; /* padded planes */
+                dropblock_config cfg = tu_config(bi ? 0.8f : 0.9f, block, block, block, flags[fl],
+                                                 (dropblock_scale)((si + fl) % 4), DROPBLOCK_NHWC, 2000 + 7 * si + fl);
+                float *x = (float *)tu_xmalloc(count * 4), *y1 = (float *)tu_xmalloc(count * 4);
+                float *d1 = (float *)tu_xmalloc(count * 4), *buf = (float *)tu_xmalloc(spread * 4);
+                float *yb = (float *)tu_xmalloc(spread * 4), *db = (float *)tu_xmalloc(spread * 4);
+                float *y = (float *)tu_xmalloc(count * 4), *d = (float *)tu_xmalloc(count * 4);
+                dropblock_stats s1, s;
+                tu_prng r;
+                tu_prng_seed(&r, 90 + si);
+                tt_fill_values(&r, DROPBLOCK_F32, x, count);
+                run_parts(&cfg, p, x, y1, d1, 1, 1, 0, &s1);
+                for (pi = 0; pi < 2 * sizeof parts / sizeof *parts; ++pi) {
+                    const int np = parts[pi / 2], padded = (int)(pi % 2);
+                    dropblock_tensor t = tt_ncdhw(buf, DROPBLOCK_F32, p->n, p->d, p->h, p->w, p->c), ty, td;
+                    if (padded) {
+                        t.stride_c += pad;
+                        t.stride_n = (ptrdiff_t)p->c * t.stride_c;
+                    }
+                    tt_scatter(&t, x);
+                    ty = t;
+                    td = t;
+                    ty.data = yb;
+                    td.data = db;
+                    memset(yb, 0xEE, spread * 4);
+                    memset(db, 0xEE, spread * 4);
+                    run_parts_on(&cfg, t, yb, db, np, parts[(pi / 2 + 2) % 5], (int)(pi % 3 == 1) * MAX_THREADS, &s);
+                    tt_gather(&ty, y);
+                    tt_gather(&td, d);
+                    assert_memory_equal(y, y1, count * 4);
+                    assert_memory_equal(d, d1, count * 4);
+                    assert_memory_equal(&s, &s1, sizeof s);
+                }
+                free(x);
+                free(y1);
+                free(d1);
+                free(buf);
+                free(yb);
+                free(db);
+                free(y);
+                free(d);
+            }
 }
 
 /* Apply parts are disjoint, cover the tensor, and split a single sample:
@@ -704,6 +777,7 @@ int main(void) {
         cmocka_unit_test(test_set_batch_rules),
         cmocka_unit_test(test_set_batch_without_seeds),
         cmocka_unit_test(test_parts_identical),
+        cmocka_unit_test(test_parts_channel_major),
         cmocka_unit_test(test_parts_split_the_work),
         cmocka_unit_test(test_executor_calls),
         cmocka_unit_test(test_mask_serves_every_dtype),
