@@ -376,12 +376,12 @@ typedef struct dropblock_mask {
     dropblock_config cfg_;              /* the validated config               */
     int n_, d_, h_, w_, c_;             /* the window's sizes                 */
     int f16c_, avx512_;                 /* the CPU has F16C; AVX-512F and BW  */
-    int cmajor_;                        /* bits stored channel-major          */
+    int cmajor_;                        /* channel-major bits asked for       */
     int64_t n_offset_;
     uint64_t key_, t_;                  /* stream key; seed threshold         */
     uint64_t batch_kept_, batch_total_; /* dropblock_mask_set_batch; 0 0: none */
     double gamma_, expected_;           /* seed probability; E[kept fraction] */
-    uint64_t *counts_;                  /* kept bits of each mask row         */
+    uint64_t *counts_;                  /* kept bits of each band             */
     uint64_t *rows_;                    /* the keep bits                      */
 } dropblock_mask;
 
@@ -406,10 +406,11 @@ DROPBLOCK_API dropblock_status dropblock_mask_init(dropblock_mask *m, const drop
                                                    const dropblock_tensor *like, void *workspace,
                                                    size_t workspace_bytes);
 
-/* Draws and paints part `part` of `parts` (0 <= part < parts): the mask
-   rows (sample, depth, row) are cut into `parts` runs of nearly equal
-   length, so one sample splits too. Parts may run concurrently; all must
-   have returned before stats, set_batch, forward or backward. */
+/* Draws and paints part `part` of `parts` (0 <= part < parts): the mask's
+   bands (runs of its rows (sample, depth, row), or of channel planes when
+   it is stored for NCHW-like tensors) are cut into `parts` runs of nearly
+   equal length, so one sample splits too. Parts may run concurrently; all
+   must have returned before stats, set_batch, forward or backward. */
 DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int part, int parts);
 
 /* kept and total are this mask's own counts; scale is what forward applies
@@ -1317,7 +1318,7 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw32_avx512
         open[v] = ~zero;
     }
     for (k = 0; k < 32 && (t & dropblock__low_bits(32 - k)); ++k) {
-        const int tb = (t >> (31 - k)) & 1u;
+        const uint64_t tb = (t >> (31 - k)) & 1u;
         dropblock__v8 undecided;
 #pragma GCC unroll 4
         for (v = 0; v < 4; ++v) {
@@ -1337,7 +1338,7 @@ __attribute__((target("avx512f,avx512dq"))) static void dropblock__draw32_avx512
         if (k + 1 >= DROPBLOCK__EAGER && !_mm512_test_epi64_mask((__m512i)undecided, (__m512i)undecided)) break;
     }
 #pragma GCC unroll 4
-    for (v = 0; v < 4; ++v) memcpy(out + 8 * v, &ones[v], sizeof ones[v]);
+    for (v = 0; v < 4; ++v) memcpy(out + (size_t)8 * v, &ones[v], sizeof ones[v]);
 }
 #endif
 
@@ -2535,8 +2536,8 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
 }
 
 /* ---- the mask object ---------------------------------------------------------
-   Workspace: 8-byte aligned, one kept count per band, then the bands
-   (band_words words each, the last one shorter), then one zero word. */
+   Workspace: 8-byte aligned, one kept count per band, then the bands (see
+   dropblock__geom), then one zero word. */
 
 /* Asked at every mask_init, so never with the cpuid instruction: a
    hypervisor traps it (about 15 us here, a few percent of a forward pass).

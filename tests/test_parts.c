@@ -413,6 +413,14 @@ static void run_parts(const dropblock_config *cfg, const pcase *p, const void *x
                  stats);
 }
 
+/* A run's output, gradient and stats equal the one-part run's. */
+static void assert_same_run(const float *y, const float *y1, const float *d, const float *d1, const dropblock_stats *s,
+                            const dropblock_stats *s1, size_t count) {
+    assert_memory_equal(y, y1, count * 4);
+    assert_memory_equal(d, d1, count * 4);
+    assert_memory_equal(s, s1, sizeof *s);
+}
+
 /* 1, 2, 3, 7, 64 and more parts than rows, for build and apply separately,
    shuffled and on pthreads, equal one part (outputs and stats). */
 static void test_parts_identical(void **state) {
@@ -441,9 +449,7 @@ static void test_parts_identical(void **state) {
                     memset(y, 0xEE, count * 4);
                     memset(d, 0xEE, count * 4);
                     run_parts(&cfg, p, x, y, d, parts[a], parts[b], (int)((a + b) % 2) * MAX_THREADS, &s);
-                    assert_memory_equal(y, y1, count * 4);
-                    assert_memory_equal(d, d1, count * 4);
-                    assert_memory_equal(&s, &s1, sizeof s);
+                    assert_same_run(y, y1, d, d1, &s, &s1, count);
                 }
             free(x);
             free(y1);
@@ -504,9 +510,7 @@ static void test_parts_channel_major(void **state) {
                     run_parts_on(&cfg, t, yb, db, np, parts[(pi / 2 + 2) % 5], (int)(pi % 3 == 1) * MAX_THREADS, &s);
                     tt_gather(&ty, y);
                     tt_gather(&td, d);
-                    assert_memory_equal(y, y1, count * 4);
-                    assert_memory_equal(d, d1, count * 4);
-                    assert_memory_equal(&s, &s1, sizeof s);
+                    assert_same_run(y, y1, d, d1, &s, &s1, count);
                 }
                 free(x);
                 free(y1);
