@@ -1606,7 +1606,31 @@ __attribute__((target("popcnt"))) static size_t dropblock__invert_count_popcnt(u
 }
 #endif
 
+#ifdef DROPBLOCK__AVX512
+/* The same, eight words to a vector with AVX-512 VPOPCNTDQ (one POPCNT a
+   word was a fifth of a mask build); the last rw % 8 words as above. */
+__attribute__((target("avx512f,avx512vpopcntdq,popcnt"))) static size_t
+dropblock__invert_count_vpopcnt(uint64_t *row, size_t rw, size_t bits) {
+    __m512i sum = _mm512_setzero_si512();
+    uint64_t lane[8];
+    size_t k = 0, n = 0, i;
+    row[rw - 1] |= ~dropblock__low_bits(bits - 64 * (rw - 1));
+    for (; k + 8 <= rw; k += 8) {
+        const __m512i v = _mm512_xor_si512(_mm512_loadu_si512(row + k), _mm512_set1_epi64(-1));
+        _mm512_storeu_si512(row + k, v);
+        sum = _mm512_add_epi64(sum, _mm512_popcnt_epi64(v));
+    }
+    _mm512_storeu_si512(lane, sum); /* not _mm512_reduce_add_epi64: GCC bug 105593 */
+    for (i = 0; i < 8; ++i) n += (size_t)lane[i];
+    return n + (k < rw ? dropblock__invert_count_with(row + k, rw - k, bits - 64 * k, 1) : 0);
+}
+#endif
+
+/* How the kept count is taken: 2 AVX-512 VPOPCNTDQ, 1 POPCNT, 0 portable. */
 DROPBLOCK__INTERNAL int dropblock__has_popcnt(void) {
+#ifdef DROPBLOCK__AVX512
+    if (__builtin_cpu_supports("avx512vpopcntdq")) return 2;
+#endif
 #ifdef DROPBLOCK__POPCNT
     return __builtin_cpu_supports("popcnt");
 #else
@@ -1615,6 +1639,9 @@ DROPBLOCK__INTERNAL int dropblock__has_popcnt(void) {
 }
 
 DROPBLOCK__INTERNAL size_t dropblock__invert_count(uint64_t *row, size_t rw, size_t bits, int popcnt) {
+#ifdef DROPBLOCK__AVX512
+    if (popcnt == 2) return dropblock__invert_count_vpopcnt(row, rw, bits);
+#endif
 #ifdef DROPBLOCK__POPCNT
     if (popcnt) return dropblock__invert_count_popcnt(row, rw, bits);
 #endif
@@ -1627,10 +1654,13 @@ DROPBLOCK__INTERNAL size_t dropblock__invert_count(uint64_t *row, size_t rw, siz
    (towards lower columns first, while the padding is still zero), then
    invert and count. */
 DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint64_t *buf, size_t rw, int popcnt) {
-    size_t k;
-    uint64_t any = 0;
-    for (k = 0; k < rw; ++k) any |= buf[k];
-    if (any) {
+    size_t k, i;
+    uint64_t any[DROPBLOCK__BLOCK] = {0}; /* in blocks, so that it vectorises */
+    for (k = 0; k + DROPBLOCK__BLOCK <= rw; k += DROPBLOCK__BLOCK)
+        for (i = 0; i < DROPBLOCK__BLOCK; ++i) any[i] |= buf[k + i];
+    for (; k < rw; ++k) any[0] |= buf[k];
+    for (i = 1; i < DROPBLOCK__BLOCK; ++i) any[0] |= any[i];
+    if (any[0]) {
         dropblock__dilate_row(buf, rw, g->cm, g->ow, 0);
         dropblock__dilate_row(buf, rw, g->cm, g->bw - 1 - g->ow, 1);
     }
