@@ -752,8 +752,9 @@ typedef struct dropblock__geom {
     size_t nm, cm;                 /* maps along the window's batch, channels  */
     size_t sample, total;          /* elements per sample, in the window       */
     size_t rows, row_bits;         /* mask rows (nm * d * h), bits per row      */
-    size_t band_rows, bands, band_words; /* rows per band, bands, words each */
-    size_t mask_words;             /* the bands' words (the last band shorter) */
+    size_t band_rows, bands, band_words; /* pixel-major: rows and words per band;
+                                      bands (of either order)              */
+    size_t mask_words;             /* the bands' words                         */
     int cmajor;                    /* channel-major: slices of planes          */
     size_t plane_k, plane_bands, slice_words; /* channel-major: planes per band,
                                       bands and words per slice            */
@@ -2711,7 +2712,8 @@ DROPBLOCK__INTERNAL size_t dropblock__mask_span(const dropblock_mask *m, const d
 }
 
 /* Kept elements of mask rows [r0, r1): the counts of the bands inside,
-   a popcount of the rows of bands cut by the range. */
+   a popcount of the rows of bands cut by the range (channel-major: r0 and
+   r1 bound whole samples, as every caller's do, so whole bands). */
 DROPBLOCK__INTERNAL uint64_t dropblock__kept_rows(const dropblock_mask *m, const dropblock__geom *g, size_t r0,
                                                   size_t r1) {
     uint64_t bits = 0;
