@@ -394,7 +394,7 @@ typedef struct dropblock_stats {
 
 /* Workspace of a mask for tensors of like's sizes (only the sizes count):
    for E elements at most E/8 + E/256 + 32 bytes: one bit per element, plus
-   1/32 of that for the counts and padding of its bands of rows, plus 32. */
+   1/32 of that for the counts and padding of its bands, plus 32. */
 DROPBLOCK_API dropblock_status dropblock_mask_workspace_size(const dropblock_tensor *like, size_t *bytes);
 
 /* Validates cfg and like (its sizes and n_offset; data and dtype are
