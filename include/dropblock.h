@@ -2414,9 +2414,10 @@ DROPBLOCK__INTERNAL void dropblock__apply_row(const dropblock__op *op, const dro
 
 /* nrows consecutive rows (mask rows r0 ..) of one channel plane stored as
    one contiguous run of nrows * W elements (NCHW with compact rows), the
-   channel's bits contiguous in each row from bit pos: their bits gathered
-   across row ends, DROPBLOCK__GATHER words at a time, then applied as one
-   run (in the row kernels' vector loops). */
+   channel's bits contiguous in each row from bit pos (a pixel-major mask
+   with one map channel, SHARE_CHANNELS; channel-major masks need no
+   gather): their bits gathered across row ends, DROPBLOCK__GATHER words at
+   a time, then applied as one run (in the row kernels' vector loops). */
 #define DROPBLOCK__GATHER 64u
 DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dropblock__geom *g, const uint64_t *rows,
                                               size_t r0, size_t nrows, size_t pos, const char *x, char *y) {
