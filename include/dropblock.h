@@ -1634,7 +1634,7 @@ dropblock__invert_count_vpopcnt(uint64_t *row, size_t rw, size_t bits) {
 #endif
 
 /* How the kept count is taken: 2 AVX-512 VPOPCNTDQ, 1 POPCNT, 0 portable. */
-DROPBLOCK__INTERNAL int dropblock__has_popcnt(void) {
+DROPBLOCK__INTERNAL int dropblock__count_path(void) {
 #ifdef DROPBLOCK__AVX512
     if (__builtin_cpu_supports("avx512vpopcntdq")) return 2;
 #endif
@@ -1680,8 +1680,7 @@ DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint6
 DROPBLOCK__INTERNAL void dropblock__finish_band(const dropblock__geom *g, uint64_t *rows, uint64_t *counts, size_t b,
                                                 int popcnt) {
     uint64_t *band = rows + dropblock__band_word(g, b), buf[DROPBLOCK__BAND_BITS / 64 + 1];
-    size_t r, r1 = (b + 1) * g->band_rows < g->rows ? (b + 1) * g->band_rows : g->rows, kept = 0, k;
-    const size_t rw = (g->row_bits + 63) / 64;
+    size_t r, r1, kept = 0, k, rw;
     if (g->cmajor) { /* planes painted whole: a run of bits to invert */
         size_t c0, c1, bits;
         dropblock__band_planes(g, b, &c0, &c1);
@@ -1689,6 +1688,8 @@ DROPBLOCK__INTERNAL void dropblock__finish_band(const dropblock__geom *g, uint64
         counts[b] = dropblock__invert_count(band, (bits + 63) / 64, bits, popcnt);
         return;
     }
+    r1 = (b + 1) * g->band_rows < g->rows ? (b + 1) * g->band_rows : g->rows;
+    rw = (g->row_bits + 63) / 64;
     if (g->band_rows == 1) {
         counts[b] = dropblock__finish_row(g, band, g->band_words, popcnt);
         return;
@@ -1789,6 +1790,36 @@ DROPBLOCK__INTERNAL void dropblock__paint_planes(const dropblock__geom *g, uint6
             for (i = i0; i < i1; ++i) dropblock__set_run(slice, sp->pos[q] + i * g->w, sp->len[q]);
 }
 
+/* The planes [c0, c1) of channel-major slice s held by bands [b0, b1). */
+DROPBLOCK__INTERNAL void dropblock__slice_planes(const dropblock__geom *g, size_t s, size_t b0, size_t b1, size_t *c0,
+                                                 size_t *c1) {
+    size_t e;
+    *c0 = 0;
+    *c1 = g->cm;
+    if (s == b0 / g->plane_bands) dropblock__band_planes(g, b0, c0, &e);
+    if (s == (b1 - 1) / g->plane_bands) dropblock__band_planes(g, b1 - 1, &e, c1);
+}
+
+/* Paints the seeds of a chunk (sp, freshly initialised) into rows i0 ..
+   i1-1 of slices z0 .. z1-1 of map sample mn of a channel-major mask, in
+   the planes that bands [b0, b1) hold. A chunk that covers one row sets
+   its spans as it finds them. */
+DROPBLOCK__INTERNAL void dropblock__paint_chunk_planes(const dropblock__geom *g, uint64_t *rows, dropblock__spans *sp,
+                                                       size_t mn, size_t z0, size_t z1, size_t i0, size_t i1,
+                                                       size_t b0, size_t b1) {
+    size_t n, z, c0, c1;
+    if (z1 - z0 == 1 && i1 - i0 == 1) {
+        dropblock__slice_planes(g, mn * g->d + z0, b0, b1, &c0, &c1);
+        (void)dropblock__next_spans(g, sp, rows + (mn * g->d + z0) * g->slice_words, i0 * g->w, c0, c1);
+        return;
+    }
+    while ((n = dropblock__next_spans(g, sp, NULL, 0, 0, 0)) != 0)
+        for (z = z0; z < z1; ++z) {
+            dropblock__slice_planes(g, mn * g->d + z, b0, b1, &c0, &c1);
+            dropblock__paint_planes(g, rows + (mn * g->d + z) * g->slice_words, sp, n, c0, c1, i0, i1);
+        }
+}
+
 /* ORs a chunk's seed words kc .. kc+nk-1 into a pixel-major row at bit off. */
 DROPBLOCK__INTERNAL void dropblock__paint_row(uint64_t *band, size_t off, const uint64_t *seeds, size_t kc, size_t nk) {
     size_t k;
@@ -1818,7 +1849,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
     const size_t r0 = g->cmajor ? b0 / pb * g->h : b0 * g->band_rows;
     const size_t r1 = g->cmajor ? (b1 - 1) / pb * g->h + g->h
                                 : (b1 * g->band_rows < g->rows ? b1 * g->band_rows : g->rows);
-    const int popcnt = dropblock__has_popcnt(), one_row = g->bd * g->bh == 1; /* a seed row covers one row */
+    const int popcnt = dropblock__count_path();
     size_t mn, b;
     dropblock__draw dr;
     dropblock__spans sp;
@@ -1844,7 +1875,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
             dropblock__seeds_over(ilo, ihi, g->oh, g->bh, g->sh, &si0, &si1);
             for (si = si0; si < si1; ++si) {
                 uint64_t p0 = (((m_first + mn) * g->sd + sz) * g->sh + si) * (uint64_t)len;
-                size_t i0, i1, kc, jb = 0, cb = 0, n; /* the pixel and channel of chunk kc's first seed */
+                size_t i0, i1, kc, jb = 0, cb = 0; /* the pixel and channel of chunk kc's first seed */
                 dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
                 for (kc = 0; kc < words; kc += DROPBLOCK__CHUNK) {
                     uint64_t seeds[DROPBLOCK__CHUNK], any = 0;
@@ -1856,22 +1887,9 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
                         dropblock__seed_words(&dr, p0, kc, nk, len, seeds);
                     for (k = 0; k < nk; ++k) any |= seeds[k];
                     if (g->cmajor) {
-                        dropblock__spans_init(&sp, seeds, nk, jb, cb);
-                        while (any) {
-                            n = one_row ? 0 : dropblock__next_spans(g, &sp, NULL, 0, 0, 0);
-                            if (!one_row && !n) break;
-                            for (z = z0; z < z1; ++z) { /* the slice's planes in the bands */
-                                const size_t s = mn * g->d + z;
-                                size_t c0 = 0, c1 = g->cm, e;
-                                uint64_t *slice = rows + s * g->slice_words;
-                                if (s == b0 / pb) dropblock__band_planes(g, b0, &c0, &e);
-                                if (s == (b1 - 1) / pb) dropblock__band_planes(g, b1 - 1, &e, &c1);
-                                if (one_row)
-                                    (void)dropblock__next_spans(g, &sp, slice, i0 * g->w, c0, c1);
-                                else
-                                    dropblock__paint_planes(g, slice, &sp, n, c0, c1, i0, i1);
-                            }
-                            if (one_row) break;
+                        if (any) {
+                            dropblock__spans_init(&sp, seeds, nk, jb, cb);
+                            dropblock__paint_chunk_planes(g, rows, &sp, mn, z0, z1, i0, i1, b0, b1);
                         }
                         dropblock__advance(&jb, &cb, 64 * nk, g->cm);
                         continue;
@@ -2595,25 +2613,32 @@ DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
 
 /* Workspace bytes of a mask over checked sizes, whatever the config
    shares (the largest of its four layouts); 0 if that overflows. */
+/* most := the larger of most and the workspace of a mask of `bands` bands
+   of `words` words in all (counts, bands, a zero word, alignment slack); 0
+   if that overflows. */
+DROPBLOCK__INTERNAL int dropblock__ws_most(size_t bands, size_t words, size_t *most) {
+    size_t bytes;
+    if (words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
+        (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 7)
+        return 0;
+    if (bytes + 7 > *most) *most = bytes + 7;
+    return 1;
+}
+
 DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
     size_t most = 0;
     int k;
     for (k = 0; k < 4; ++k) {
         size_t rows = (size_t)(k & 1 ? 1 : dims[0]) * (size_t)dims[1] * (size_t)dims[2]; /* <= the element count */
-        size_t br, bands, bw, words, bytes, pk, pb, sw, cbands, cwords;
+        size_t br, bands, bw, words, pk, pb, sw;
         if (!dropblock__bands(rows, (size_t)dims[3] * (size_t)(k & 2 ? 1 : dims[4]), &br, &bands, &bw, &words) ||
-            words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
-            (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 7)
+            !dropblock__ws_most(bands, words, &most))
             return 0;
-        if (bytes + 7 > most) most = bytes + 7; /* + alignment slack */
         /* the channel-major order, where it applies */
         if (!(k & 2) && dropblock__plane_bands(rows / (size_t)dims[2], (size_t)dims[4], (size_t)dims[2] * (size_t)dims[3],
-                                               &pk, &pb, &sw, &cbands, &cwords)) {
-            if (cwords > (size_t)-1 / sizeof(uint64_t) - 1 - cbands ||
-                (bytes = (cbands + cwords + 1) * sizeof(uint64_t)) > (size_t)-1 - 7)
-                return 0;
-            if (bytes + 7 > most) most = bytes + 7;
-        }
+                                               &pk, &pb, &sw, &bands, &words) &&
+            !dropblock__ws_most(bands, words, &most))
+            return 0;
     }
     return most;
 }
@@ -3144,12 +3169,13 @@ DROPBLOCK_API dropblock_status dropblock_mask_build(const dropblock_mask *m, int
        piece boundary is drawn by both pieces, hence pieces of 8 blocks'
        height at least; channel-major pieces are whole slices where they
        can be (every seed row of a slice covers a row of each of its bands) */
-    if (g.cmajor)
+    if (g.cmajor) {
         piece = (DROPBLOCK__PIECE_WORDS / g.slice_words + 1) * g.plane_bands;
-    else
+    } else {
         piece = g.band_words ? DROPBLOCK__PIECE_WORDS / g.band_words : 1;
-    if (!g.cmajor && g.band_rows && piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
-    if (piece == 0) piece = 1;
+        if (g.band_rows && piece * g.band_rows < 8 * g.bh) piece = (8 * g.bh + g.band_rows - 1) / g.band_rows;
+        if (piece == 0) piece = 1;
+    }
     for (b = b0; b < b1; b = e) {
         e = b1 - b < piece ? b1 : b + piece;
         if (g.cmajor && e < b1 && e / g.plane_bands * g.plane_bands > b) e = e / g.plane_bands * g.plane_bands;
