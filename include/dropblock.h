@@ -1757,6 +1757,22 @@ static size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *
     size_t n = 0, k = sp->k, jw = sp->j, cw = sp->c;
     uint64_t w = sp->w;
     for (;;) {
+        if (w && cw + 64 <= cm) { /* the word's seeds share pixel jw: one span of columns for all */
+            size_t j0, j1;
+            dropblock__span(jw, ow, bw, W, &j0, &j1);
+            if (slice) { /* only planes [c0, c1): bits c0 - cw .. c1 - cw - 1 of the word */
+                const uint64_t base = off + cw * hw + j0;
+                const size_t lo = c0 > cw ? c0 - cw : 0, hi = c1 > cw ? c1 - cw : 0;
+                w &= dropblock__low_bits(hi < 64 ? hi : 64) & ~dropblock__low_bits(lo < 64 ? lo : 64);
+                for (; w; w &= w - 1) dropblock__set_run(slice, base + dropblock__ctz64(w) * hw, j1 - j0);
+            } else
+                for (; w && n < DROPBLOCK__SPANS; w &= w - 1) {
+                    const size_t c = cw + dropblock__ctz64(w);
+                    sp->pos[n] = c * hw + j0;
+                    sp->len[n] = j1 - j0;
+                    sp->ch[n++] = c;
+                }
+        }
         for (; w && (slice || n < DROPBLOCK__SPANS); w &= w - 1) {
             size_t c = cw, j = jw, j0, j1;
             dropblock__advance(&j, &c, dropblock__ctz64(w), cm);
