@@ -39,18 +39,49 @@ static uint64_t random_threshold(tu_prng *r, int k) {
     return k < 4 ? corners[k] : (tu_prng_next(r) >> 32) & ((UINT64_C(1) << (1 + tu_prng_below(r, 32))) - 1);
 }
 
+/* The AVX-512 draw of 32 groups equals the portable one, group by group:
+   32 consecutive groups, and (every other round) groups at random offsets,
+   as the dense channel-major build lists them. */
 static void test_draw_avx512(void **state) {
 #ifdef DROPBLOCK__AVX512
     tu_prng r;
     int k, i;
     (void)state;
     tu_prng_seed(&r, 11);
-    for (k = 0; k < 2000; ++k) {
-        uint64_t key = tu_prng_next(&r), t = random_threshold(&r, k), g = tu_prng_next(&r) >> 8, out[DROPBLOCK__GROUPS];
+    for (k = 0; k < 4000; ++k) {
+        uint64_t key = tu_prng_next(&r), t = random_threshold(&r, k / 2), g = tu_prng_next(&r) >> 8;
+        uint64_t off[DROPBLOCK__GROUPS], dx[DROPBLOCK__GROUPS], out[DROPBLOCK__GROUPS];
         if (t == 0) t = 1;
-        dropblock__draw32_avx512(key, g, t, out);
+        for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i) {
+            off[i] = k % 2 ? tu_prng_next(&r) >> 20 : (uint64_t)i;
+            dx[i] = off[i] * 32u * DROPBLOCK__GOLDEN;
+        }
+        dropblock__draw32_avx512(key, g, k % 2 ? dx : dropblock__lanes, t, out);
         for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i)
-            assert_int_equal(out[i], dropblock__draw_group(key, (g + (uint64_t)i) * 32u, t, ~UINT64_C(0)));
+            assert_int_equal(out[i], dropblock__draw_group(key, (g + off[i]) * 32u, t, ~UINT64_C(0)));
+    }
+#else
+    (void)state;
+#endif
+}
+
+/* The AVX-512 64x64 bit transpose against bit-by-bit transposition, on
+   random matrices and on one bit at each of the 4096 places. */
+static void test_transpose64(void **state) {
+#ifdef DROPBLOCK__AVX512
+    tu_prng r;
+    int k;
+    unsigned p, c;
+    (void)state;
+    if (!__builtin_cpu_supports("avx512f")) return;
+    tu_prng_seed(&r, 12);
+    for (k = 0; k < 4096 + 200; ++k) {
+        uint64_t a[64], b[64];
+        for (p = 0; p < 64; ++p) a[p] = k < 4096 ? (p == (unsigned)k / 64 ? UINT64_C(1) << (k % 64) : 0) : tu_prng_next(&r);
+        memcpy(b, a, sizeof b);
+        dropblock__transpose64(b);
+        for (p = 0; p < 64; ++p)
+            for (c = 0; c < 64; ++c) assert_int_equal((a[p] >> c) & 1u, (b[c] >> p) & 1u);
     }
 #else
     (void)state;
@@ -109,6 +140,7 @@ static void test_apply_f16c(void **state) {
 int main(void) {
     const struct CMUnitTest avx512[] = {
         cmocka_unit_test(test_draw_avx512),
+        cmocka_unit_test(test_transpose64),
         cmocka_unit_test(test_apply_avx512),
     };
     const struct CMUnitTest f16c[] = {
