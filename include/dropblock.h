@@ -1990,11 +1990,14 @@ DROPBLOCK__INTERNAL void dropblock__build_dense(const dropblock__geom *g, const 
                         memmove(p + si * W, p + si * sw, sw * sizeof *p);
                         memset(p + si * W + sw, 0, (W - sw) * sizeof *p);
                     }
-                for (si = 0; si < g->sh; ++si) { /* widen each seed row, then the rows down the plane */
-                    dropblock__dilate_row(p + si * W, W, 64, g->ow, 0);
-                    dropblock__dilate_row(p + si * W, W, 64, g->bw - 1 - g->ow, 1);
-                }
-                dropblock__dilate_row(p, hw, 64 * W, g->oh, 0);
+                if (g->ow == 0 && sw + g->bw - 1 <= W) /* widen the seed rows: every block ends in its row, */
+                    dropblock__dilate_row(p, g->sh * W, 64, g->bw - 1, 1); /* so all rows at once */
+                else
+                    for (si = 0; si < g->sh; ++si) { /* each row alone (a block may reach past either end) */
+                        dropblock__dilate_row(p + si * W, W, 64, g->ow, 0);
+                        dropblock__dilate_row(p + si * W, W, 64, g->bw - 1 - g->ow, 1);
+                    }
+                dropblock__dilate_row(p, hw, 64 * W, g->oh, 0); /* then the rows down the plane */
                 dropblock__dilate_row(p, hw, 64 * W, g->bh - 1 - g->oh, 1);
                 for (t = 0; t < span / 64; ++t) dropblock__transpose64(p + 64 * t);
                 bs.acc = 0; /* planes lo .. hi-1 in a row from their first word; they end on a word */
