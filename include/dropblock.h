@@ -1,4 +1,4 @@
-/* dropblock.h - v2.0.2 - DropBlock structured dropout for F32, F16, BF16 and
+/* dropblock.h - v2.0.3 - DropBlock structured dropout for F32, F16, BF16 and
    F64 tensors, C99.
 
    DropBlock (Ghiasi, Lin & Le, "DropBlock: A regularization method for
@@ -227,8 +227,8 @@
 
 #define DROPBLOCK_VERSION_MAJOR 2
 #define DROPBLOCK_VERSION_MINOR 0
-#define DROPBLOCK_VERSION_PATCH 2
-#define DROPBLOCK_VERSION_STRING "2.0.2"
+#define DROPBLOCK_VERSION_PATCH 3
+#define DROPBLOCK_VERSION_STRING "2.0.3"
 
 #ifndef DROPBLOCK_API
 #ifdef DROPBLOCK_STATIC
@@ -1963,9 +1963,13 @@ DROPBLOCK__INTERNAL void dropblock__draw_planes(const dropblock__draw *dr, const
 }
 
 /* Builds the planes of bands [b0, b1) of a dense channel-major mask,
-   writing every word of them. */
-DROPBLOCK__INTERNAL void dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint64_t m_first,
-                                                size_t b0, size_t b1, uint64_t *rows) {
+   writing every word of them. Compiled for AVX-512 with its helpers
+   inlined, and kept out of the build that calls it (its 8 KiB plane would
+   sit on that build's stack, and its code would change how the build's
+   own loops compile). */
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"), flatten, noinline)) static void
+dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint64_t m_first, size_t b0, size_t b1,
+                       uint64_t *rows) {
     const size_t W = g->w, sw = g->sw, hw = g->h * g->w, span = (hw + 63) / 64 * 64, nq = g->sh * g->sw;
     uint64_t plane[DROPBLOCK__DENSE];
     size_t ng = DROPBLOCK__GROUPS, s; /* groups of 64 planes at a time: a power of two */
