@@ -1296,9 +1296,9 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
 #define DROPBLOCK__GROUPS 32u
 
 #ifdef DROPBLOCK__AVX512
-/* Groups g + off[i], i < 32 (all lanes live; dx[i] = off[i] * 32 * G,
-   the distance of their words' inputs from group g's), in four independent 512-bit vectors of
-   eight groups, so that the multiplies of one level overlap, level by
+/* Groups g + o_i, i < 32, all lanes live, where dx[i] = o_i * 32 * G
+   (mod 2^64: how far lane i's word inputs are from group g's), in four
+   independent 512-bit vectors of eight groups, so that the multiplies of one level overlap, level by
    level until every lane of the 32 is decided (or t has no bit left).
    Written with the compilers' vector extensions rather than intrinsics:
    gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in C++ (GCC bug
@@ -1318,7 +1318,7 @@ dropblock__draw32_avx512(uint64_t key, uint64_t g, const uint64_t dx[DROPBLOCK__
     dropblock__v8 x[4], ones[4], open[4];
     unsigned k, v;
 #pragma GCC unroll 4
-    for (v = 0; v < 4; ++v) { /* lane i of vector v: group g + off[8v + i] */
+    for (v = 0; v < 4; ++v) { /* lane i of vector v: group g + o_(8v + i) */
         memcpy(&x[v], dx + (size_t)8 * v, sizeof x[v]);
         x[v] += first;
         ones[v] = zero;
@@ -1753,6 +1753,13 @@ DROPBLOCK__INTERNAL void dropblock__spans_init(dropblock__spans *sp, const uint6
     sp->w = 0;
 }
 
+/* Buffers span n of sp: columns [j0, j1) of plane c. */
+DROPBLOCK__INTERNAL void dropblock__push_span(dropblock__spans *sp, size_t n, size_t c, size_t hw, size_t j0, size_t j1) {
+    sp->pos[n] = c * hw + j0;
+    sp->len[n] = j1 - j0;
+    sp->ch[n] = c;
+}
+
 /* The next spans into sp; returns how many (0: no more). With a slice,
    sets all the remaining spans of planes [c0, c1) in it at bit off instead
    (a chunk that covers one row only: buffering would only cost). */
@@ -1769,29 +1776,21 @@ static size_t dropblock__next_spans(const dropblock__geom *g, dropblock__spans *
             size_t j0, j1;
             dropblock__span(jw, ow, bw, W, &j0, &j1);
             if (slice) { /* only planes [c0, c1): bits c0 - cw .. c1 - cw - 1 of the word */
-                const uint64_t base = off + cw * hw + j0;
+                const size_t base = off + cw * hw + j0;
                 const size_t lo = c0 > cw ? c0 - cw : 0, hi = c1 > cw ? c1 - cw : 0;
                 w &= dropblock__low_bits(hi < 64 ? hi : 64) & ~dropblock__low_bits(lo < 64 ? lo : 64);
                 for (; w; w &= w - 1) dropblock__set_run(slice, base + dropblock__ctz64(w) * hw, j1 - j0);
             } else
-                for (; w && n < DROPBLOCK__SPANS; w &= w - 1) {
-                    const size_t c = cw + dropblock__ctz64(w);
-                    sp->pos[n] = c * hw + j0;
-                    sp->len[n] = j1 - j0;
-                    sp->ch[n++] = c;
-                }
+                for (; w && n < DROPBLOCK__SPANS; w &= w - 1) dropblock__push_span(sp, n++, cw + dropblock__ctz64(w), hw, j0, j1);
         }
         for (; w && (slice || n < DROPBLOCK__SPANS); w &= w - 1) {
             size_t c = cw, j = jw, j0, j1;
             dropblock__advance(&j, &c, dropblock__ctz64(w), cm);
             dropblock__span(j, ow, bw, W, &j0, &j1);
-            if (slice) {
-                if (c >= c0 && c < c1) dropblock__set_run(slice, off + c * hw + j0, j1 - j0);
-            } else {
-                sp->pos[n] = c * hw + j0;
-                sp->len[n] = j1 - j0;
-                sp->ch[n++] = c;
-            }
+            if (!slice)
+                dropblock__push_span(sp, n++, c, hw, j0, j1);
+            else if (c >= c0 && c < c1)
+                dropblock__set_run(slice, off + c * hw + j0, j1 - j0);
         }
         if (w || k >= sp->nk) break; /* the buffer is full, or no word is left */
         if (k) dropblock__advance(&jw, &cw, 64, cm);
@@ -1859,10 +1858,11 @@ DROPBLOCK__INTERNAL void dropblock__paint_row(uint64_t *band, size_t off, const 
    pixel-major one. Where AVX-512 is available, the map channels come in
    whole groups of 64 (a seed word is then 64 channels of one pixel), the
    blocks are 2-D and a plane has at most DROPBLOCK__DENSE pixels, a build
-   may instead take 64 planes at a time: it draws their seed words into a
-   plane of words (word p = pixel p, bit c = channel c), dilates it as a
-   pixel-major row is dilated (by word shifts), transposes it in 64x64
-   tiles and writes the 64 planes out whole. That costs per element
+   may instead take the planes in groups of 64: it draws a group's seed
+   words into a plane of words (word p = pixel p, bit c = channel c),
+   dilates it as a pixel-major row is dilated (by word shifts), transposes
+   it in 64x64 tiles and writes those of its planes that are the part's,
+   whole, as one stream of bits. That costs per element
    whatever the seeds, so it is chosen only where it is expected to cost
    less than painting seed by seed (dropblock__dense). */
 #define DROPBLOCK__DENSE 1024u
@@ -1920,7 +1920,8 @@ typedef struct dropblock__bitstream {
 } dropblock__bitstream;
 
 /* Appends plane c of a dilated, transposed group plane p (tile t word c:
-   pixels 64t .. 64t+63 of plane c, 0 past pixel hw) to bit stream b. */
+   pixels 64t .. 64t+63 of plane c) to bit stream b. The bits past pixel
+   hw must be 0 (they are: the padding words of p are never written). */
 __attribute__((always_inline)) static inline dropblock__bitstream dropblock__put_plane(const uint64_t *p, size_t c,
                                                                                         size_t hw, dropblock__bitstream b) {
     const size_t full = hw / 64;
@@ -1945,10 +1946,11 @@ __attribute__((always_inline)) static inline dropblock__bitstream dropblock__put
     return b;
 }
 
-/* Draws the seed words of groups a .. a+na-1 of the nq seed pixels from
-   q0 (na <= ng, a power of two <= DROPBLOCK__GROUPS): word q of group
-   a+ga's plane p + ga*span is its seed pixel q. Lane i of a draw: seed
-   pixel q + i / ng, group a + i % ng. */
+/* Draws the seed words of groups a .. a+na-1 at the nq seed pixels from
+   q0: p[ga*span + q] is group a+ga at seed pixel q. A draw's lane i takes
+   seed pixel q + i / ng, group a + i % ng (na <= ng, and ng, a power of
+   two, divides DROPBLOCK__GROUPS); lanes past the last pixel or group are
+   drawn and dropped. */
 DROPBLOCK__INTERNAL void dropblock__draw_planes(const dropblock__draw *dr, const dropblock__geom *g, uint64_t q0,
                                                 size_t nq, size_t a, size_t na, size_t ng, size_t span, uint64_t *p) {
     const size_t per = g->cm / 64, nqc = DROPBLOCK__GROUPS / ng;
@@ -1967,7 +1969,7 @@ DROPBLOCK__INTERNAL void dropblock__draw_planes(const dropblock__draw *dr, const
    inlined, and kept out of the build that calls it (its 8 KiB plane would
    sit on that build's stack, and its code would change how the build's
    own loops compile). */
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"), flatten, noinline)) static void
+__attribute__((target("avx512f,avx512dq"), flatten, noinline)) static void
 dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint64_t m_first, size_t b0, size_t b1,
                        uint64_t *rows) {
     const size_t W = g->w, sw = g->sw, hw = g->h * g->w, span = (hw + 63) / 64 * 64, nq = g->sh * g->sw;
@@ -1975,18 +1977,19 @@ dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint
     size_t ng = DROPBLOCK__GROUPS, s; /* groups of 64 planes at a time: a power of two */
     while (ng * span > DROPBLOCK__DENSE) ng /= 2;
     for (s = b0 / g->plane_bands; s <= (b1 - 1) / g->plane_bands; ++s) {
-        size_t c0, c1, a, sz, e;
+        /* bd = 1: slice z has seed slice z (the seed grid along depth is d long) */
+        const uint64_t q0 = ((m_first + s / g->d) * g->sd + s % g->d) * (uint64_t)nq; /* its first seed pixel */
+        size_t c0, c1, a;
         dropblock__slice_planes(g, s, b0, b1, &c0, &c1);
-        dropblock__seeds_over(s % g->d, s % g->d, g->od, g->bd, g->sd, &sz, &e); /* bd = 1: one seed slice */
         for (a = c0 / 64; 64 * a < c1; a += ng) {
-            const size_t na = (c1 + 63) / 64 - a < ng ? (c1 + 63) / 64 - a : ng;
+            const size_t left = (c1 + 63) / 64 - a, na = left < ng ? left : ng;
             size_t ga;
             memset(plane, 0, na * span * sizeof *plane);
-            dropblock__draw_planes(dr, g, ((m_first + s / g->d) * g->sd + sz) * (uint64_t)nq, nq, a, na, ng, span, plane);
+            dropblock__draw_planes(dr, g, q0, nq, a, na, ng, span, plane);
             for (ga = 0; ga < na; ++ga) {
                 uint64_t *p = plane + ga * span;
-                const size_t lo = c0 > 64 * (a + ga) ? c0 - 64 * (a + ga) : 0;
-                const size_t hi = c1 - 64 * (a + ga) < 64 ? c1 - 64 * (a + ga) : 64;
+                const size_t first = 64 * (a + ga); /* the group's first plane */
+                const size_t lo = c0 > first ? c0 - first : 0, hi = c1 - first < 64 ? c1 - first : 64;
                 dropblock__bitstream bs;
                 size_t si, t, c;
                 if (sw < W) /* seed rows of sw pixels to rows of W: seed pixel (si, j) to word si*W + j */
@@ -1994,10 +1997,12 @@ dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint
                         memmove(p + si * W, p + si * sw, sw * sizeof *p);
                         memset(p + si * W + sw, 0, (W - sw) * sizeof *p);
                     }
-                if (g->ow == 0 && sw + g->bw - 1 <= W) /* widen the seed rows: every block ends in its row, */
-                    dropblock__dilate_row(p, g->sh * W, 64, g->bw - 1, 1); /* so all rows at once */
+                /* widen the seed rows: all at once where every block ends in its row (seeds in the valid
+                   region, or blocks one pixel wide), else each alone */
+                if (g->ow == 0 && sw + g->bw - 1 <= W)
+                    dropblock__dilate_row(p, g->sh * W, 64, g->bw - 1, 1);
                 else
-                    for (si = 0; si < g->sh; ++si) { /* each row alone (a block may reach past either end) */
+                    for (si = 0; si < g->sh; ++si) {
                         dropblock__dilate_row(p + si * W, W, 64, g->ow, 0);
                         dropblock__dilate_row(p + si * W, W, 64, g->bw - 1 - g->ow, 1);
                     }
@@ -2005,7 +2010,7 @@ dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint
                 dropblock__dilate_row(p, hw, 64 * W, g->bh - 1 - g->oh, 1);
                 for (t = 0; t < span / 64; ++t) dropblock__transpose64(p + 64 * t);
                 bs.acc = 0; /* planes lo .. hi-1 in a row from their first word; they end on a word */
-                bs.o = rows + s * g->slice_words + (64 * (a + ga) + lo) * hw / 64;
+                bs.o = rows + s * g->slice_words + (first + lo) * hw / 64;
                 bs.used = 0;
                 for (c = lo; c < hi; ++c) bs = dropblock__put_plane(p, c, hw, bs);
             }
@@ -2023,6 +2028,7 @@ dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint
 DROPBLOCK__INTERNAL int dropblock__dense(const dropblock__geom *g, const dropblock__draw *dr) {
     const size_t hw = g->h * g->w, span = (hw + 63) / 64 * 64;
     if (!dr->avx512 || !g->cmajor || g->cm % 64 || g->bd != 1 || hw > DROPBLOCK__DENSE) return 0;
+    /* t < 2^32 (the AVX-512 draw's bound), nq <= hw <= 1024, bh <= 1024: under 2^55 */
     return dr->t * (g->sh * g->sw) * (40 + 6 * (uint64_t)g->bh) > (span + 4096 / span) * (UINT64_C(1) << 32) / 10;
 }
 

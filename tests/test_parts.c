@@ -463,12 +463,13 @@ static void test_parts_identical(void **state) {
    slices have at least 4096 bits: their bands are runs of channel planes,
    two to a slice in the first two shapes (so that build parts cut slices
    between planes) and a whole slice in the 3-D one; the fourth shape's
-   slices are too small and keep pixel-major rows. The last four have
+   slices are too small and keep pixel-major rows. The last five have
    channels in groups of 64, so that their builds take the dense path
    (planes drawn, dilated and transposed 64 at a time) where AVX-512 is
    available and seeds are many (block 1; block 3 at 7x7): bands that cut
-   a group of 64 planes (3x4x768, 20x20x64), 49-pixel planes, and a 3-D
-   shape (dense at block 1, seed by seed at block 3). Built and applied in 1,
+   a group of 64 planes (3x4x768, 20x20x64), 49-pixel planes, a 3-D
+   shape (dense at block 1, seed by seed at block 3), and 576-pixel planes
+   (one group of 64 at a time). Built and applied in 1,
    2, 3, 5 and 64 parts, shuffled and on pthreads, at block 1 (each seed
    row painted at once) and 3, with noise and with shared maps, output and
    gradient (gathered into NDHWC order) and stats equal those of the same
@@ -476,7 +477,8 @@ static void test_parts_identical(void **state) {
    (stride_c = D*H*W + 3, so that a sample's planes are not one run). */
 static void test_parts_channel_major(void **state) {
     static const pcase shapes[] = {{1, 1, 4, 5, 500}, {2, 1, 7, 7, 300}, {2, 3, 5, 7, 150}, {3, 1, 5, 6, 8},
-                                   {1, 1, 3, 4, 768}, {2, 1, 7, 7, 128}, {2, 3, 4, 4, 512}, {1, 1, 20, 20, 64}};
+                                   {1, 1, 3, 4, 768}, {2, 1, 7, 7, 128}, {2, 3, 4, 4, 512}, {1, 1, 20, 20, 64},
+                                   {1, 1, 24, 24, 64}};
     static const unsigned flags[] = {0, DROPBLOCK_FILL_NOISE, DROPBLOCK_SHARE_BATCH | DROPBLOCK_SEED_ANYWHERE};
     static const int parts[] = {1, 2, 3, 5, 64};
     size_t si, fl, bi, pi;
