@@ -89,7 +89,9 @@ static const bench_case CASES[] = {
     {"share-channels", REF, 7, DROPBLOCK_SHARE_CHANNELS, B, NHWC, KIND_FWD, DROPBLOCK_F32},
     {"share-batch", REF, 7, DROPBLOCK_SHARE_BATCH, B, NHWC, KIND_FWD, DROPBLOCK_F32},
     {"seed-anywhere", REF, 7, DROPBLOCK_SEED_ANYWHERE, B, NHWC, KIND_FWD, DROPBLOCK_F32},
+    {"nchw", REF, 1, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
     {"nchw", REF, 3, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
+    {"nchw", REF, 5, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
     {"nchw", REF, 7, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
     {"scale-expected", REF, 7, 0, DROPBLOCK_SCALE_EXPECTED, NHWC, KIND_FWD, DROPBLOCK_F32},
     {"in-place", REF, 7, 0, B, NHWC, KIND_INPLACE, DROPBLOCK_F32},
@@ -845,15 +847,16 @@ static void target_line(const char *what, const result *res, metric_fn f, double
     if (nmiss > 1) printf("      misses: %s\n", misses);
 }
 
-/* slowest / fastest of the plain forward rows at one shape (block sizes) */
-static void block_ratio_line(const result *res, dropblock_shape shape) {
+/* slowest / fastest of the plain forward rows at one shape and layout
+   (block sizes) */
+static void block_ratio_line(const result *res, dropblock_shape shape, dropblock_layout layout) {
     char s[48];
     double slow = 0, fast = 1e300;
     size_t i;
     int rows = 0;
     for (i = 0; i < NCASES; ++i) {
         const bench_case *bc = &CASES[i];
-        if (!res[i].done || bc->kind != KIND_FWD || bc->flags || bc->layout != DROPBLOCK_NHWC ||
+        if (!res[i].done || bc->kind != KIND_FWD || bc->flags || bc->layout != layout ||
             bc->scale != DROPBLOCK_SCALE_BATCH || memcmp(&bc->shape, &shape, sizeof shape) != 0)
             continue;
         if (res[i].ns > slow) slow = res[i].ns;
@@ -862,8 +865,9 @@ static void block_ratio_line(const result *res, dropblock_shape shape) {
     }
     if (rows < 2) return;
     shape_str(&shape, s, sizeof s);
-    printf("  slowest/fastest block at %-15s %6.3f <= %4.2f  %s  (%d block sizes)\n", s, slow / fast,
-           TARGET_BLOCK_RATIO, slow / fast <= TARGET_BLOCK_RATIO ? "PASS" : "MISS", rows);
+    printf("  slowest/fastest block at %-15s%s %6.3f <= %4.2f  %s  (%d block sizes)\n", s,
+           layout == DROPBLOCK_NCHW ? " NCHW" : "", slow / fast, TARGET_BLOCK_RATIO,
+           slow / fast <= TARGET_BLOCK_RATIO ? "PASS" : "MISS", rows);
 }
 
 static void print_summary(const result *res) {
@@ -878,8 +882,9 @@ static void print_summary(const result *res) {
     target_line("backward from a kept mask", res, m_bwd_kept, TARGET_BWD_KEPT, 0);
     target_line("F16/BF16 vs same-dtype stream", res, m_half, TARGET_HALF, 0);
     target_line("F64 vs double stream", res, m_f64, TARGET_F64, 0);
-    block_ratio_line(res, ref);
-    block_ratio_line(res, small);
+    block_ratio_line(res, ref, DROPBLOCK_NHWC);
+    block_ratio_line(res, small, DROPBLOCK_NHWC);
+    block_ratio_line(res, ref, DROPBLOCK_NCHW);
     target_line("2 threads, speed-up vs 1 thread", res, m_threads, TARGET_THREADS, 1);
     target_line("  the stream's own 2-thread speed-up", res, m_threads_stream, 0, 1);
     target_line("train step vs two streams", res, m_step, 0, 0);
