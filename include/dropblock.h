@@ -1862,14 +1862,14 @@ DROPBLOCK__INTERNAL void dropblock__paint_row(uint64_t *band, size_t off, const 
    words into a plane of words (word p = pixel p, bit c = channel c),
    dilates it as a pixel-major row is dilated (by word shifts), transposes
    it in 64x64 tiles and writes those of its planes that are the part's,
-   whole, as one stream of bits. That costs per element
-   whatever the seeds, so it is chosen only where it is expected to cost
-   less than painting seed by seed (dropblock__dense). */
+   whole, as one stream of bits. That costs per element whatever the
+   seeds, so it is chosen only where it is expected to cost less than
+   painting seed by seed (dropblock__dense). */
 #define DROPBLOCK__DENSE 1024u
 
 #ifdef DROPBLOCK__AVX512
 /* One swap of a 64x64 bit transpose between the words of two vectors:
-   bits j.. of a (under m << j) <-> bits ..j of b (under m). */
+   the bits of a under m << j trade places with the bits of b under m. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 dropblock__swap_wide(dropblock__v8 *a, dropblock__v8 *b, unsigned j, uint64_t m) {
     const dropblock__v8 x = ((*a >> j) ^ *b) & m;
