@@ -1298,8 +1298,9 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
 #ifdef DROPBLOCK__AVX512
 /* Groups g + o_i, i < 32, all lanes live, where dx[i] = o_i * 32 * G
    (mod 2^64: how far lane i's word inputs are from group g's), in four
-   independent 512-bit vectors of eight groups, so that the multiplies of one level overlap, level by
-   level until every lane of the 32 is decided (or t has no bit left).
+   independent 512-bit vectors of eight groups, so that the multiplies of
+   one level overlap, level by level until every lane of the 32 is decided
+   (or t has no bit left).
    Written with the compilers' vector extensions rather than intrinsics:
    gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in C++ (GCC bug
    105593). The loops over the four vectors are unrolled so that gcc keeps
@@ -1949,16 +1950,16 @@ __attribute__((always_inline)) static inline dropblock__bitstream dropblock__put
 /* Draws the seed words of groups a .. a+na-1 at the nq seed pixels from
    q0: p[ga*span + q] is group a+ga at seed pixel q. A draw's lane i takes
    seed pixel q + i / ng, group a + i % ng (na <= ng, and ng, a power of
-   two, divides DROPBLOCK__GROUPS); lanes past the last pixel or group are
-   drawn and dropped. */
-DROPBLOCK__INTERNAL void dropblock__draw_planes(const dropblock__draw *dr, const dropblock__geom *g, uint64_t q0,
-                                                size_t nq, size_t a, size_t na, size_t ng, size_t span, uint64_t *p) {
+   two, divides DROPBLOCK__GROUPS), which dx (dropblock__draw32_avx512)
+   says; lanes past the last pixel or group are drawn and dropped. */
+DROPBLOCK__INTERNAL void dropblock__draw_planes(const dropblock__draw *dr, const dropblock__geom *g,
+                                                const uint64_t dx[DROPBLOCK__GROUPS], uint64_t q0, size_t nq,
+                                                size_t a, size_t na, size_t ng, size_t span, uint64_t *p) {
     const size_t per = g->cm / 64, nqc = DROPBLOCK__GROUPS / ng;
-    uint64_t off[DROPBLOCK__GROUPS], w[DROPBLOCK__GROUPS];
+    uint64_t w[DROPBLOCK__GROUPS];
     size_t q, i, ga;
-    for (i = 0; i < DROPBLOCK__GROUPS; ++i) off[i] = (i / ng * per + i % ng) * 32u * DROPBLOCK__GOLDEN;
     for (q = 0; q < nq; q += nqc) {
-        dropblock__draw32_avx512(dr->key, (q0 + q) * per + a, off, dr->t, w);
+        dropblock__draw32_avx512(dr->key, (q0 + q) * per + a, dx, dr->t, w);
         for (i = 0; i < nqc && q + i < nq; ++i)
             for (ga = 0; ga < na; ++ga) p[ga * span + q + i] = w[i * ng + ga];
     }
@@ -1973,9 +1974,11 @@ __attribute__((target("avx512f,avx512dq"), flatten, noinline)) static void
 dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint64_t m_first, size_t b0, size_t b1,
                        uint64_t *rows) {
     const size_t W = g->w, sw = g->sw, hw = g->h * g->w, span = (hw + 63) / 64 * 64, nq = g->sh * g->sw;
-    uint64_t plane[DROPBLOCK__DENSE];
-    size_t ng = DROPBLOCK__GROUPS, s; /* groups of 64 planes at a time: a power of two */
+    uint64_t plane[DROPBLOCK__DENSE], dx[DROPBLOCK__GROUPS];
+    size_t ng = DROPBLOCK__GROUPS, s, i; /* groups of 64 planes at a time: a power of two */
     while (ng * span > DROPBLOCK__DENSE) ng /= 2;
+    for (i = 0; i < DROPBLOCK__GROUPS; ++i) /* lane i: seed pixel i / ng, group i % ng (dropblock__draw_planes) */
+        dx[i] = (i / ng * (g->cm / 64) + i % ng) * 32u * DROPBLOCK__GOLDEN;
     for (s = b0 / g->plane_bands; s <= (b1 - 1) / g->plane_bands; ++s) {
         /* bd = 1: slice z has seed slice z (the seed grid along depth is d long) */
         const uint64_t q0 = ((m_first + s / g->d) * g->sd + s % g->d) * (uint64_t)nq; /* its first seed pixel */
@@ -1985,7 +1988,7 @@ dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint
             const size_t left = (c1 + 63) / 64 - a, na = left < ng ? left : ng;
             size_t ga;
             memset(plane, 0, na * span * sizeof *plane);
-            dropblock__draw_planes(dr, g, q0, nq, a, na, ng, span, plane);
+            dropblock__draw_planes(dr, g, dx, q0, nq, a, na, ng, span, plane);
             for (ga = 0; ga < na; ++ga) {
                 uint64_t *p = plane + ga * span;
                 const size_t first = 64 * (a + ga); /* the group's first plane */
@@ -2820,8 +2823,6 @@ DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
 }
 #endif
 
-/* Workspace bytes of a mask over checked sizes, whatever the config
-   shares (the largest of its four layouts); 0 if that overflows. */
 /* most := the larger of most and the workspace of a mask of `bands` bands
    of `words` words in all (counts, bands, a zero word, alignment slack); 0
    if that overflows. */
@@ -2834,6 +2835,9 @@ DROPBLOCK__INTERNAL int dropblock__ws_most(size_t bands, size_t words, size_t *m
     return 1;
 }
 
+/* Workspace bytes of a mask over checked sizes, whatever the config
+   shares (the largest of its four layouts, in either order); 0 if that
+   overflows. */
 DROPBLOCK__INTERNAL size_t dropblock__ws_bytes(const int dims[5]) {
     size_t most = 0;
     int k;

@@ -464,16 +464,15 @@ static void test_parts_identical(void **state) {
    two to a slice in the first two shapes (so that build parts cut slices
    between planes) and a whole slice in the 3-D one; the fourth shape's
    slices are too small and keep pixel-major rows. The last five have
-   channels in groups of 64, so that their builds take the dense path
-   (planes drawn, dilated and transposed 64 at a time) where AVX-512 is
-   available and seeds are many (block 1; block 3 at 7x7): bands that cut
-   a group of 64 planes (3x4x768, 20x20x64), 49-pixel planes, a 3-D
-   shape (dense at block 1, seed by seed at block 3), and 576-pixel planes
-   (one group of 64 at a time). Built and applied in 1,
-   2, 3, 5 and 64 parts, shuffled and on pthreads, at block 1 (each seed
-   row painted at once) and 3, with noise and with shared maps, output and
-   gradient (gathered into NDHWC order) and stats equal those of the same
-   values in an NDHWC tensor; also with the planes padded apart
+   channels in groups of 64, so that where AVX-512 is available their builds
+   take the dense path (planes drawn, dilated and transposed 64 at a time)
+   at blocks 1 and 3: bands that cut a group of 64 planes (3x4x768,
+   20x20x64), 49-pixel planes, a 3-D shape (dense at block 1, seed by seed
+   at block 3), and 576-pixel planes (one group of 64 at a time). Built and
+   applied in 1, 2, 3, 5 and 64 parts, shuffled and on pthreads, at block 1
+   (each seed row painted at once) and 3, with noise and with shared maps,
+   output and gradient (gathered into NDHWC order) and stats equal those of
+   the same values in an NDHWC tensor; also with the planes padded apart
    (stride_c = D*H*W + 3, so that a sample's planes are not one run). */
 static void test_parts_channel_major(void **state) {
     static const pcase shapes[] = {{1, 1, 4, 5, 500}, {2, 1, 7, 7, 300}, {2, 3, 5, 7, 150}, {3, 1, 5, 6, 8},
