@@ -39,26 +39,31 @@ static uint64_t random_threshold(tu_prng *r, int k) {
     return k < 4 ? corners[k] : (tu_prng_next(r) >> 32) & ((UINT64_C(1) << (1 + tu_prng_below(r, 32))) - 1);
 }
 
-/* The AVX-512 draw of 32 groups equals the portable one, group by group:
-   32 consecutive groups, and (every other round) groups at random offsets,
-   as the dense channel-major build lists them. */
+/* The AVX-512 draw of runs of chunks of 32 groups equals the portable
+   one, group by group: runs of 1 to 40 chunks (a queue drained in 1 to 4
+   vectors, and more than once), of consecutive groups, and (every other
+   round) of groups at random offsets and chunk strides, as the dense
+   channel-major build lists them. */
 static void test_draw_avx512(void **state) {
 #ifdef DROPBLOCK__AVX512
+    static const size_t runs[] = {1, 2, 3, 4, 5, 7, 9, 40};
     tu_prng r;
     int k, i;
     (void)state;
     tu_prng_seed(&r, 11);
     for (k = 0; k < 4000; ++k) {
         uint64_t key = tu_prng_next(&r), t = random_threshold(&r, k / 2), g = tu_prng_next(&r) >> 8;
-        uint64_t off[DROPBLOCK__GROUPS], dx[DROPBLOCK__GROUPS], out[DROPBLOCK__GROUPS];
+        const size_t nc = runs[k % 8];
+        const uint64_t gs = k % 2 ? tu_prng_next(&r) >> 24 : DROPBLOCK__GROUPS;
+        uint64_t off[DROPBLOCK__GROUPS], out[40 * DROPBLOCK__GROUPS];
+        size_t j;
         if (t == 0) t = 1;
-        for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i) {
-            off[i] = k % 2 ? tu_prng_next(&r) >> 20 : (uint64_t)i;
-            dx[i] = off[i] * 32u * DROPBLOCK__GOLDEN;
-        }
-        dropblock__draw32_avx512(key, g, k % 2 ? dx : dropblock__lanes, t, out);
-        for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i)
-            assert_int_equal(out[i], dropblock__draw_group(key, (g + off[i]) * 32u, t, ~UINT64_C(0)));
+        for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i) off[i] = k % 2 ? tu_prng_next(&r) >> 20 : (uint64_t)i;
+        dropblock__draw_avx512(key, t, g, gs, nc, k % 2 ? off : dropblock__lanes, out);
+        for (j = 0; j < nc; ++j)
+            for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i)
+                assert_int_equal(out[32 * j + (size_t)i],
+                                 dropblock__draw_group(key, (g + j * gs + off[i]) * 32u, t, ~UINT64_C(0)));
     }
 #else
     (void)state;
