@@ -848,7 +848,10 @@ static void target_line(const char *what, const result *res, metric_fn f, double
 }
 
 /* slowest / fastest of the plain forward rows at one shape and layout
-   (block sizes) */
+   (block sizes), each taken as its ratio to its own interleaved stream:
+   the stream is the same pass at one shape, so the ratio of two rows'
+   ratios is the ratio of their times on the same machine, and a change of
+   the machine's speed between rows (others' jobs) cancels. */
 static void block_ratio_line(const result *res, dropblock_shape shape, dropblock_layout layout) {
     char s[48];
     double slow = 0, fast = 1e300;
@@ -859,8 +862,8 @@ static void block_ratio_line(const result *res, dropblock_shape shape, dropblock
         if (!res[i].done || bc->kind != KIND_FWD || bc->flags || bc->layout != layout ||
             bc->scale != DROPBLOCK_SCALE_BATCH || memcmp(&bc->shape, &shape, sizeof shape) != 0)
             continue;
-        if (res[i].ns > slow) slow = res[i].ns;
-        if (res[i].ns < fast) fast = res[i].ns;
+        if (res[i].ns / res[i].stream > slow) slow = res[i].ns / res[i].stream;
+        if (res[i].ns / res[i].stream < fast) fast = res[i].ns / res[i].stream;
         ++rows;
     }
     if (rows < 2) return;
