@@ -1330,10 +1330,10 @@ DROPBLOCK__AVX512_INLINE void dropblock__level_v8(unsigned nv, uint64_t tb, drop
         dropblock__v8 z = (x[v] ^ (x[v] >> 30)) * m1;
         z = (z ^ (z >> 27)) * m2;
         if (tb) { /* t has a 1 here: a 0 in U decides a one, a 1 keeps the lane open */
-            z ^= z >> 31;
-            ones[v] |= ~z & open[v];
-            open[v] &= z;
-        } else { /* a 1 in U decides a zero: open & ~(z ^ z >> 31) in one instruction */
+            const __m512i was = (__m512i)open[v]; /* open & (z ^ z >> 31), then ones | (was ^ open) */
+            open[v] = (dropblock__v8)_mm512_ternarylogic_epi64(was, (__m512i)z, (__m512i)(z >> 31), 0x60);
+            ones[v] = (dropblock__v8)_mm512_ternarylogic_epi64((__m512i)ones[v], was, (__m512i)open[v], 0xf6);
+        } else { /* a 1 in U decides a zero: open & ~(z ^ z >> 31) */
             open[v] = (dropblock__v8)_mm512_ternarylogic_epi64((__m512i)open[v], (__m512i)z, (__m512i)(z >> 31), 0x90);
         }
         x[v] += gold;
