@@ -1,4 +1,4 @@
-/* dropblock.h - v2.0.3 - DropBlock structured dropout for F32, F16, BF16 and
+/* dropblock.h - v2.0.4 - DropBlock structured dropout for F32, F16, BF16 and
    F64 tensors, C99.
 
    DropBlock (Ghiasi, Lin & Le, "DropBlock: A regularization method for
@@ -227,8 +227,8 @@
 
 #define DROPBLOCK_VERSION_MAJOR 2
 #define DROPBLOCK_VERSION_MINOR 0
-#define DROPBLOCK_VERSION_PATCH 3
-#define DROPBLOCK_VERSION_STRING "2.0.3"
+#define DROPBLOCK_VERSION_PATCH 4
+#define DROPBLOCK_VERSION_STRING "2.0.4"
 
 #ifndef DROPBLOCK_API
 #ifdef DROPBLOCK_STATIC
@@ -1306,15 +1306,17 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
    still undecided after those levels (about 7 of 32) and draws them on
    32 at a time: 23% fewer vector levels in a run of 2 or more chunks, a
    run of 7 chunks in about 0.83 of the time on Zen 4 (gcc and clang),
-   the queue's bookkeeping included. A single chunk (the
-   cache's refill) is finished in place, as before (dropblock__draw_one).
-   Written with the compilers' vector extensions rather than intrinsics:
-   gcc 12's AVX-512 shift intrinsics trip -Wuninitialized in C++ (GCC bug
-   105593). The loops over the vectors are unrolled so that gcc keeps them
-   in registers (it kept them on the stack: 40% slower), and a level
-   branches once on t's bit instead of masking with it (where t's bit is
-   0, most levels for a small gamma, the update is one ternary logic
-   instruction: 8% faster under gcc, 14% under clang). */
+   the queue's bookkeeping included. A run of one chunk (the cache's
+   refill, a seed row of 32 to 63 words, a small dense plane) is finished
+   in place, as before (dropblock__draw_one).
+   The arithmetic (shifts, multiplies) is written with the compilers'
+   vector extensions rather than intrinsics: gcc 12's AVX-512 shift
+   intrinsics trip -Wuninitialized in C++ (GCC bug 105593). The loops over
+   the vectors are unrolled so that gcc keeps them in registers (it kept
+   them on the stack: 40% slower), and a level branches once on t's bit
+   instead of masking with it (where t's bit is 0, most levels for a small
+   gamma, the update is one ternary logic instruction: 8% faster under
+   gcc, 14% under clang). */
 typedef uint64_t dropblock__v8 __attribute__((vector_size(64)));
 #define DROPBLOCK__V8(v) {(v), (v), (v), (v), (v), (v), (v), (v)}
 #define DROPBLOCK__AVX512_INLINE __attribute__((target("avx512f,avx512dq"), always_inline)) static inline
@@ -1380,9 +1382,8 @@ DROPBLOCK__AVX512_INLINE void dropblock__offsets_v8(const uint64_t off[DROPBLOCK
     }
 }
 
-/* A single chunk (the cache's refill), finished in place. Its own
-   function: inlined into the run, it made clang keep the run's vectors on
-   the stack. */
+/* A run of one chunk, finished in place. Its own function: inlined into
+   the run, it made clang keep the run's vectors on the stack. */
 __attribute__((target("avx512f,avx512dq"), noinline)) static void
 dropblock__draw_one(uint64_t key, uint64_t t, uint64_t g, const uint64_t off[DROPBLOCK__GROUPS], uint64_t *out) {
     dropblock__v8 o[4], ox[4], x[4], ones[4], open[4];
@@ -1395,7 +1396,8 @@ dropblock__draw_one(uint64_t key, uint64_t t, uint64_t g, const uint64_t off[DRO
 }
 
 /* The undecided groups of a run: their open lanes and output slots
-   32j + i. At most 31 wait between two chunks, and a chunk adds 32. */
+   32j + i. At most 31 wait between two chunks, and a chunk adds 32 with
+   four 8-lane stores, the last at entry 55 at most: 64 entries hold them. */
 typedef struct dropblock__queue {
     uint64_t open[64], slot[64];
     unsigned n;
@@ -1403,22 +1405,22 @@ typedef struct dropblock__queue {
 
 /* Draws levels DROPBLOCK__EAGER.. of the first m queued groups (m <= 8 nv)
    and ORs their ones into out. A group's word input at that level is base
-   + (j*gs + o_i) * 32 * G, from its slot (off in four vectors). */
+   + (j*gs + o_i) * 32 * G, from its slot (o: the offsets in four vectors). */
 DROPBLOCK__AVX512_INLINE void dropblock__queue_v8(unsigned nv, const dropblock__queue *q, unsigned m,
-                                                  uint64_t base, uint64_t gs, const dropblock__v8 *off, uint64_t t,
+                                                  uint64_t base, uint64_t gs, const dropblock__v8 *o, uint64_t t,
                                                   uint64_t *out) {
     dropblock__v8 x[4], ones[4], open[4];
     uint64_t res[DROPBLOCK__GROUPS];
     unsigned v;
 #pragma GCC unroll 4
     for (v = 0; v < nv; ++v) {
-        const __mmask8 live = (__mmask8)(m >= 8 * v + 8 ? 0xffu : (1u << (m - 8 * v)) - 1);
+        const __mmask8 live = (__mmask8)(m >= 8 * v + 8 ? 0xffu : m > 8 * v ? (1u << (m - 8 * v)) - 1 : 0);
         const dropblock__v8 slot = (dropblock__v8)_mm512_maskz_loadu_epi64(live, q->slot + 8 * v);
-        const __m512i i = (__m512i)(slot & 31u);
-        const __m512i lo = _mm512_permutex2var_epi64((__m512i)off[0], i, (__m512i)off[1]);
-        const __m512i hi = _mm512_permutex2var_epi64((__m512i)off[2], i, (__m512i)off[3]);
-        const __m512i o = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(i, _mm512_set1_epi64(16)), lo, hi);
-        x[v] = ((slot >> 5) * gs + (dropblock__v8)o) * (32u * DROPBLOCK__GOLDEN) + base;
+        const __m512i lane = (__m512i)(slot & 31u); /* i of slot 32j + i, and o_i from its half of o */
+        const __m512i lo = _mm512_permutex2var_epi64((__m512i)o[0], lane, (__m512i)o[1]);
+        const __m512i hi = _mm512_permutex2var_epi64((__m512i)o[2], lane, (__m512i)o[3]);
+        const __m512i oi = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(lane, _mm512_set1_epi64(16)), lo, hi);
+        x[v] = ((slot >> 5) * gs + (dropblock__v8)oi) * (32u * DROPBLOCK__GOLDEN) + base;
         open[v] = (dropblock__v8)_mm512_maskz_loadu_epi64(live, q->open + 8 * v);
         ones[v] = (dropblock__v8)_mm512_setzero_si512();
     }
@@ -1430,20 +1432,22 @@ DROPBLOCK__AVX512_INLINE void dropblock__queue_v8(unsigned nv, const dropblock__
 
 /* The first m queued groups (1 <= m <= 32), in as many vectors as they fill. */
 __attribute__((target("avx512f,avx512dq"), noinline)) static void
-dropblock__drain(const dropblock__queue *q, unsigned m, uint64_t base, uint64_t gs, const dropblock__v8 *off, uint64_t t,
+dropblock__drain(const dropblock__queue *q, unsigned m, uint64_t base, uint64_t gs, const dropblock__v8 *o, uint64_t t,
                  uint64_t *out) {
     switch ((m + 7) / 8) {
-    case 1: dropblock__queue_v8(1, q, m, base, gs, off, t, out); break;
-    case 2: dropblock__queue_v8(2, q, m, base, gs, off, t, out); break;
-    case 3: dropblock__queue_v8(3, q, m, base, gs, off, t, out); break;
-    default: dropblock__queue_v8(4, q, m, base, gs, off, t, out); break;
+    case 1: dropblock__queue_v8(1, q, m, base, gs, o, t, out); break;
+    case 2: dropblock__queue_v8(2, q, m, base, gs, o, t, out); break;
+    case 3: dropblock__queue_v8(3, q, m, base, gs, o, t, out); break;
+    default: dropblock__queue_v8(4, q, m, base, gs, o, t, out); break;
     }
 }
 
-__attribute__((target("avx512f,avx512dq"))) static void dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g,
-                                                                               uint64_t gs, size_t nc,
-                                                                               const uint64_t off[DROPBLOCK__GROUPS],
-                                                                               uint64_t *out) {
+/* The run of the top comment: nc >= 1 chunks into out[0 .. 32 nc - 1], for
+   a threshold t < 2^32 (dropblock__draw_init takes the portable draw for
+   t = 2^32). */
+__attribute__((target("avx512f,avx512dq"))) static void
+dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g, uint64_t gs, size_t nc,
+                       const uint64_t off[DROPBLOCK__GROUPS], uint64_t *out) {
     const dropblock__v8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
     const uint64_t base = dropblock__word_input(key, g * 32u + DROPBLOCK__EAGER);
     const int more = (t & dropblock__low_bits(32 - DROPBLOCK__EAGER)) != 0; /* levels past the eager ones */
@@ -1606,21 +1610,23 @@ DROPBLOCK__INTERNAL void dropblock__seeds_over(size_t lo, size_t hi, size_t o, s
     *s1 = hi + o + 1 < grid ? hi + o + 1 : grid;
 }
 
-/* row |= row shifted by `bits` towards higher (up) or lower bit positions,
-   in place over rw words. Each block of DROPBLOCK__BLOCK words reads its
-   sources whole before it writes them, and every source is a word that no
-   earlier block has written, so the word passes vectorise. v >> 1 >> nb is
-   v >> (64 - b), and 0 when b = 0. */
+/* The row passes work in blocks of DROPBLOCK__BLOCK words, which compilers
+   vectorise. DROPBLOCK__BLOCKWISE goes before a loop over such blocks whose
+   trip count is not bounded small (seed chunks): clang would vectorise the
+   loop over the blocks too, with gathers and scatters (a build 1.5-1.8x
+   slower on Zen 4). */
 #define DROPBLOCK__BLOCK 8u
-
-/* Put before a loop over such blocks whose trip count is not bounded small
-   (seed chunks): clang would vectorise the loop over the blocks too, with
-   gathers and scatters (a build 1.5-1.8x slower on Zen 4). */
 #if defined(__clang__)
 #define DROPBLOCK__BLOCKWISE _Pragma("clang loop vectorize(disable)")
 #else
 #define DROPBLOCK__BLOCKWISE
 #endif
+
+/* row |= row shifted by `bits` towards higher (up) or lower bit positions,
+   in place over rw words. Each block of DROPBLOCK__BLOCK words reads its
+   sources whole before it writes them, and every source is a word that no
+   earlier block has written, so the word passes vectorise. v >> 1 >> nb is
+   v >> (64 - b), and 0 when b = 0. */
 DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bits, int up) {
     const size_t q = bits >> 6;
     const unsigned b = (unsigned)(bits & 63), nb = 63 - b;
@@ -2106,7 +2112,8 @@ DROPBLOCK__INTERNAL void dropblock__draw_planes(const dropblock__draw *dr, const
                                                 const uint64_t off[DROPBLOCK__GROUPS], uint64_t q0, size_t nq,
                                                 size_t a, size_t na, size_t ng, size_t span, uint64_t *p) {
     const size_t per = g->cm / 64, nqc = DROPBLOCK__GROUPS / ng;
-    uint64_t w[DROPBLOCK__DENSE + DROPBLOCK__GROUPS]; /* nq * ng <= span * ng <= DROPBLOCK__DENSE */
+    /* the draw writes 32 ceil(nq ng / 32) words: nq ng <= span ng <= DROPBLOCK__DENSE, a multiple of 32 */
+    uint64_t w[DROPBLOCK__DENSE];
     size_t q, ga;
     dropblock__draw_avx512(dr->key, dr->t, q0 * per + a, nqc * per, (nq + nqc - 1) / nqc, off, w);
     for (q = 0; q < nq; ++q)
@@ -2115,9 +2122,9 @@ DROPBLOCK__INTERNAL void dropblock__draw_planes(const dropblock__draw *dr, const
 
 /* Builds the planes of bands [b0, b1) of a dense channel-major mask,
    writing every word of them. Compiled for AVX-512 with its helpers
-   inlined, and kept out of the build that calls it (its 8 KiB plane would
-   sit on that build's stack, and its code would change how the build's
-   own loops compile). */
+   inlined, and kept out of the build that calls it (its 8 KiB plane and
+   the 8 KiB its draw writes into would sit on that build's stack, and its
+   code would change how the build's own loops compile). */
 __attribute__((target("avx512f,avx512dq"), flatten, noinline)) static void
 dropblock__build_dense(const dropblock__geom *g, const dropblock__draw *dr, uint64_t m_first, size_t b0, size_t b1,
                        uint64_t *rows) {
@@ -2184,9 +2191,9 @@ DROPBLOCK__INTERNAL int dropblock__dense(const dropblock__geom *g, const dropblo
 }
 
 /* Seed words drawn at a time before they are ORed into the rows they
-   cover: one chunk is 16384 seeds (2 KiB, on the stack), so that a whole
-   seed row of the usual shapes (128 to 224 words at 7x7 to 112x112) is
-   one run of the AVX-512 draw. */
+   cover: one chunk is 16384 seeds (2 KiB, on the stack), so that the
+   whole groups of a seed row that starts on a group (128 to 224 words in
+   the usual shapes, 7x7 to 112x112) are one run of the AVX-512 draw. */
 #define DROPBLOCK__CHUNK 256u
 
 /* A build works through its bands in pieces of about this many words

@@ -39,31 +39,56 @@ static uint64_t random_threshold(tu_prng *r, int k) {
     return k < 4 ? corners[k] : (tu_prng_next(r) >> 32) & ((UINT64_C(1) << (1 + tu_prng_below(r, 32))) - 1);
 }
 
+/* U of draw L of the group whose words start at counter c (THE GENERATOR). */
+static uint64_t draw_u(uint64_t key, uint64_t c, unsigned L) {
+    uint64_t u = 0;
+    unsigned b;
+    for (b = 0; b < 32; ++b) u |= ((dropblock__word(key, c + b) >> L) & 1u) << (31 - b);
+    return u;
+}
+
 /* The AVX-512 draw of runs of chunks of 32 groups equals the portable
-   one, group by group: runs of 1 to 40 chunks (a queue drained in 1 to 4
-   vectors, and more than once), of consecutive groups, and (every other
-   round) of groups at random offsets and chunk strides, as the dense
-   channel-major build lists them. */
+   one, group by group, and writes nothing past its 32 nc words: runs of 1
+   to 40 chunks (finished in place, or through a queue drained in 1 to 4
+   vectors, and more than once), each of consecutive groups and of groups
+   at random offsets and chunk strides (as the dense channel-major build
+   lists them), at random thresholds, at thresholds whose low 24 bits are 0
+   (nothing to draw past the eager levels), and at a threshold equal to, or
+   one above, the U of one draw of the run, which that draw's last level
+   decides. */
 static void test_draw_avx512(void **state) {
 #ifdef DROPBLOCK__AVX512
     static const size_t runs[] = {1, 2, 3, 4, 5, 7, 9, 40};
+    static const uint64_t round24[] = {0, 0x00800000u, 0x01000000u, 0xAB800000u, 0xFF000000u};
     tu_prng r;
     int k, i;
     (void)state;
     tu_prng_seed(&r, 11);
-    for (k = 0; k < 4000; ++k) {
-        uint64_t key = tu_prng_next(&r), t = random_threshold(&r, k / 2), g = tu_prng_next(&r) >> 8;
+    for (k = 0; k < 6000; ++k) {
         const size_t nc = runs[k % 8];
-        const uint64_t gs = k % 2 ? tu_prng_next(&r) >> 24 : DROPBLOCK__GROUPS;
-        uint64_t off[DROPBLOCK__GROUPS], out[40 * DROPBLOCK__GROUPS];
+        const int spread = (k / 8) % 2, kind = (k / 16) % 3;
+        const uint64_t key = tu_prng_next(&r), g = tu_prng_next(&r) >> 8;
+        const uint64_t gs = spread ? tu_prng_next(&r) >> 24 : DROPBLOCK__GROUPS;
+        uint64_t off[DROPBLOCK__GROUPS], out[41 * DROPBLOCK__GROUPS], t;
         size_t j;
-        if (t == 0) t = 1;
-        for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i) off[i] = k % 2 ? tu_prng_next(&r) >> 20 : (uint64_t)i;
-        dropblock__draw_avx512(key, t, g, gs, nc, k % 2 ? off : dropblock__lanes, out);
+        for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i) off[i] = spread ? tu_prng_next(&r) >> 20 : (uint64_t)i;
+        if (kind == 0) {
+            t = random_threshold(&r, k / 48);
+        } else if (kind == 1) {
+            t = round24[(k / 48) % 5];
+        } else { /* draw L of lane i of chunk j */
+            const uint64_t c = (g + tu_prng_below(&r, (unsigned)nc) * gs + off[tu_prng_below(&r, 32)]) * 32u;
+            const uint64_t u = draw_u(key, c, (unsigned)tu_prng_below(&r, 64));
+            t = u + (uint64_t)((k / 48) % 2);
+            if (t >> 32) t = u;
+        }
+        for (j = 0; j < 41 * DROPBLOCK__GROUPS; ++j) out[j] = UINT64_C(0xA5A5A5A5A5A5A5A5);
+        dropblock__draw_avx512(key, t, g, gs, nc, spread ? off : dropblock__lanes, out);
         for (j = 0; j < nc; ++j)
             for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i)
                 assert_int_equal(out[32 * j + (size_t)i],
                                  dropblock__draw_group(key, (g + j * gs + off[i]) * 32u, t, ~UINT64_C(0)));
+        for (j = 32 * nc; j < 41 * DROPBLOCK__GROUPS; ++j) assert_int_equal(out[j], UINT64_C(0xA5A5A5A5A5A5A5A5));
     }
 #else
     (void)state;
