@@ -250,9 +250,39 @@ static void test_every_combination(void **state) {
                     }
 }
 
+/* Pixels of whole 64-bit words (64 and 128 channels), where a build widens
+   blocks by word shifts (one pass for reaches 2 and 3, doubling beyond)
+   and an NCHW build takes the dense path with AVX-512: blocks 3 to 7,
+   square and not, seeds valid or anywhere (so that blocks reach down and
+   up from their seed), both layouts. */
+static void test_whole_word_pixels(void **state) {
+    static const int blocks[][2] = {{3, 3}, {4, 4}, {5, 5}, {7, 7}, {3, 7}, {7, 4}};
+    static const int channels[] = {64, 128};
+    ref_rng r = {UINT64_C(0x5EED0004)};
+    int b, c, anywhere, layout;
+    (void)state;
+    for (b = 0; b < 6; ++b)
+        for (c = 0; c < 2; ++c)
+            for (anywhere = 0; anywhere < 2; ++anywhere)
+                for (layout = 0; layout < 2; ++layout) {
+                    tcase t;
+                    memset(&t, 0, sizeof t);
+                    t.shape.n = 2; t.shape.d = 1; t.shape.h = 9; t.shape.w = 11; t.shape.c = channels[c];
+                    t.cfg.keep_prob = 0.8f;
+                    t.cfg.block_h = blocks[b][0];
+                    t.cfg.block_w = blocks[b][1];
+                    t.cfg.flags = anywhere ? DROPBLOCK_SEED_ANYWHERE : 0u;
+                    t.cfg.layout = (dropblock_layout)layout;
+                    t.cfg.seed = 99 + (uint64_t)b;
+                    t.step = 5;
+                    check_2d(&r, &t);
+                }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_combination),
+        cmocka_unit_test(test_whole_word_pixels),
         cmocka_unit_test(test_random_2d),
         cmocka_unit_test(test_random_3d),
     };
