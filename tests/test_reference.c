@@ -221,6 +221,19 @@ static void test_random_3d(void **state) {
     run_random(UINT64_C(0x5EED0002), 1500, 1);
 }
 
+/* A 2-D case on an n x h x w x c map with block bh x bw. */
+static tcase grid_case(int n, int h, int w, int c, float keep_prob, const int block[2], unsigned flags, int layout) {
+    tcase t;
+    memset(&t, 0, sizeof t);
+    t.shape.n = n; t.shape.d = 1; t.shape.h = h; t.shape.w = w; t.shape.c = c;
+    t.cfg.keep_prob = keep_prob;
+    t.cfg.block_h = block[0];
+    t.cfg.block_w = block[1];
+    t.cfg.flags = flags;
+    t.cfg.layout = (dropblock_layout)layout;
+    return t;
+}
+
 /* Every flag x scale x layout combination, with keep_prob 0 on blocks 1x1
    and map-sized (gamma exactly 1: everything dropped) and on a 3x3 block. */
 static void test_every_combination(void **state) {
@@ -235,15 +248,8 @@ static void test_every_combination(void **state) {
             for (layout = 0; layout < 2; ++layout)
                 for (b = 0; b < 4; ++b)
                     for (kp = 0; kp < 3; ++kp) {
-                        tcase t;
-                        memset(&t, 0, sizeof t);
-                        t.shape.n = 3; t.shape.d = 1; t.shape.h = 9; t.shape.w = 7; t.shape.c = 4;
-                        t.cfg.keep_prob = keeps[kp];
-                        t.cfg.block_h = blocks[b][0];
-                        t.cfg.block_w = blocks[b][1];
-                        t.cfg.flags = flags;
+                        tcase t = grid_case(3, 9, 7, 4, keeps[kp], blocks[b], flags, layout);
                         t.cfg.scale = (dropblock_scale)scale;
-                        t.cfg.layout = (dropblock_layout)layout;
                         t.cfg.seed = 1234;
                         t.step = 77;
                         check_2d(&r, &t);
@@ -265,14 +271,8 @@ static void test_whole_word_pixels(void **state) {
         for (c = 0; c < 2; ++c)
             for (anywhere = 0; anywhere < 2; ++anywhere)
                 for (layout = 0; layout < 2; ++layout) {
-                    tcase t;
-                    memset(&t, 0, sizeof t);
-                    t.shape.n = 2; t.shape.d = 1; t.shape.h = 9; t.shape.w = 11; t.shape.c = channels[c];
-                    t.cfg.keep_prob = 0.8f;
-                    t.cfg.block_h = blocks[b][0];
-                    t.cfg.block_w = blocks[b][1];
-                    t.cfg.flags = anywhere ? DROPBLOCK_SEED_ANYWHERE : 0u;
-                    t.cfg.layout = (dropblock_layout)layout;
+                    tcase t = grid_case(2, 9, 11, channels[c], 0.8f, blocks[b],
+                                        anywhere ? (unsigned)DROPBLOCK_SEED_ANYWHERE : 0u, layout);
                     t.cfg.seed = 99 + (uint64_t)b;
                     t.step = 5;
                     check_2d(&r, &t);
