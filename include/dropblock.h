@@ -1377,7 +1377,7 @@ DROPBLOCK__AVX512_INLINE void dropblock__offsets_v8(const uint64_t off[DROPBLOCK
     unsigned v;
 #pragma GCC unroll 4
     for (v = 0; v < 4; ++v) {
-        memcpy(&o[v], off + 8 * v, sizeof o[v]);
+        memcpy(&o[v], off + (size_t)8 * v, sizeof o[v]);
         ox[v] = o[v] * (32u * DROPBLOCK__GOLDEN);
     }
 }
@@ -1392,7 +1392,7 @@ dropblock__draw_one(uint64_t key, uint64_t t, uint64_t g, const uint64_t off[DRO
     dropblock__eager_v8(t, dropblock__word_input(key, g * 32u), ox, x, ones, open);
     dropblock__finish_v8(4, DROPBLOCK__EAGER, t, x, ones, open);
 #pragma GCC unroll 4
-    for (v = 0; v < 4; ++v) memcpy(out + 8 * v, &ones[v], sizeof ones[v]);
+    for (v = 0; v < 4; ++v) memcpy(out + (size_t)8 * v, &ones[v], sizeof ones[v]);
 }
 
 /* The undecided groups of a run: their open lanes and output slots
@@ -1415,18 +1415,18 @@ DROPBLOCK__AVX512_INLINE void dropblock__queue_v8(unsigned nv, const dropblock__
 #pragma GCC unroll 4
     for (v = 0; v < nv; ++v) {
         const __mmask8 live = (__mmask8)(m >= 8 * v + 8 ? 0xffu : m > 8 * v ? (1u << (m - 8 * v)) - 1 : 0);
-        const dropblock__v8 slot = (dropblock__v8)_mm512_maskz_loadu_epi64(live, q->slot + 8 * v);
+        const dropblock__v8 slot = (dropblock__v8)_mm512_maskz_loadu_epi64(live, q->slot + (size_t)8 * v);
         const __m512i lane = (__m512i)(slot & 31u); /* i of slot 32j + i, and o_i from its half of o */
         const __m512i lo = _mm512_permutex2var_epi64((__m512i)o[0], lane, (__m512i)o[1]);
         const __m512i hi = _mm512_permutex2var_epi64((__m512i)o[2], lane, (__m512i)o[3]);
         const __m512i oi = _mm512_mask_blend_epi64(_mm512_test_epi64_mask(lane, _mm512_set1_epi64(16)), lo, hi);
         x[v] = ((slot >> 5) * gs + (dropblock__v8)oi) * (32u * DROPBLOCK__GOLDEN) + base;
-        open[v] = (dropblock__v8)_mm512_maskz_loadu_epi64(live, q->open + 8 * v);
+        open[v] = (dropblock__v8)_mm512_maskz_loadu_epi64(live, q->open + (size_t)8 * v);
         ones[v] = (dropblock__v8)_mm512_setzero_si512();
     }
     dropblock__finish_v8(nv, DROPBLOCK__EAGER, t, x, ones, open);
 #pragma GCC unroll 4
-    for (v = 0; v < nv; ++v) memcpy(res + 8 * v, &ones[v], sizeof ones[v]);
+    for (v = 0; v < nv; ++v) memcpy(res + (size_t)8 * v, &ones[v], sizeof ones[v]);
     for (v = 0; v < m; ++v) out[q->slot[v]] |= res[v];
 }
 
@@ -1467,8 +1467,8 @@ dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g, uint64_t gs, size_t
 #pragma GCC unroll 4
         for (v = 0; v < 4; ++v) { /* its ones so far out, its undecided groups to the queue */
             const __mmask8 undecided = _mm512_test_epi64_mask((__m512i)open[v], (__m512i)open[v]);
-            const dropblock__v8 slot = lane + (32 * j + 8 * v);
-            memcpy(out + 32 * j + 8 * v, &ones[v], sizeof ones[v]);
+            const dropblock__v8 slot = lane + (32 * j + (size_t)8 * v);
+            memcpy(out + 32 * j + (size_t)8 * v, &ones[v], sizeof ones[v]);
             _mm512_storeu_si512(q.open + q.n, _mm512_maskz_compress_epi64(undecided, (__m512i)open[v]));
             _mm512_storeu_si512(q.slot + q.n, _mm512_maskz_compress_epi64(undecided, (__m512i)slot));
             q.n += (unsigned)__builtin_popcount(undecided);

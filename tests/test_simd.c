@@ -82,13 +82,13 @@ static void test_draw_avx512(void **state) {
             t = u + (uint64_t)((k / 48) % 2);
             if (t >> 32) t = u;
         }
-        for (j = 0; j < 41 * DROPBLOCK__GROUPS; ++j) out[j] = UINT64_C(0xA5A5A5A5A5A5A5A5);
+        for (j = 0; j < (size_t)41 * DROPBLOCK__GROUPS; ++j) out[j] = UINT64_C(0xA5A5A5A5A5A5A5A5);
         dropblock__draw_avx512(key, t, g, gs, nc, spread ? off : dropblock__lanes, out);
         for (j = 0; j < nc; ++j)
             for (i = 0; i < (int)DROPBLOCK__GROUPS; ++i)
                 assert_int_equal(out[32 * j + (size_t)i],
                                  dropblock__draw_group(key, (g + j * gs + off[i]) * 32u, t, ~UINT64_C(0)));
-        for (j = 32 * nc; j < 41 * DROPBLOCK__GROUPS; ++j) assert_int_equal(out[j], UINT64_C(0xA5A5A5A5A5A5A5A5));
+        for (j = 32 * nc; j < (size_t)41 * DROPBLOCK__GROUPS; ++j) assert_int_equal(out[j], UINT64_C(0xA5A5A5A5A5A5A5A5));
     }
 #else
     (void)state;
