@@ -1669,8 +1669,10 @@ DROPBLOCK__INTERNAL void dropblock__or_window(uint64_t *row, size_t rw, size_t q
         for (k = rw; k >= n * q + DROPBLOCK__BLOCK; k -= DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k - DROPBLOCK__BLOCK;
             memcpy(v, dst, sizeof v);
-            for (t = 1; t <= n; ++t)
-                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] |= dst[i - t * q];
+            for (t = 1; t <= n; ++t) {
+                const uint64_t *src = dst - t * q;
+                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] |= src[i];
+            }
             memcpy(dst, v, sizeof v);
         }
         while (k-- > q)
@@ -1679,8 +1681,10 @@ DROPBLOCK__INTERNAL void dropblock__or_window(uint64_t *row, size_t rw, size_t q
         for (k = 0; k + n * q + DROPBLOCK__BLOCK <= rw; k += DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k;
             memcpy(v, dst, sizeof v);
-            for (t = 1; t <= n; ++t)
-                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] |= dst[i + t * q];
+            for (t = 1; t <= n; ++t) {
+                const uint64_t *src = dst + t * q;
+                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] |= src[i];
+            }
             memcpy(dst, v, sizeof v);
         }
         for (; k + q < rw; ++k)
