@@ -1465,17 +1465,17 @@ dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g, uint64_t gs, size_t
         dropblock__v8 x[4], ones[4], open[4];
         dropblock__eager_v8(t, dropblock__word_input(key, (g + j * gs) * 32u), ox, x, ones, open);
 #pragma GCC unroll 4
-        for (v = 0; v < 4; ++v) { /* its ones so far out, its undecided groups to the queue */
+        for (v = 0; v < 4; ++v) memcpy(out + 32 * j + (size_t)8 * v, &ones[v], sizeof ones[v]); /* its ones so far */
+        if (!more) continue; /* t has no bit left: every lane is decided */
+#pragma GCC unroll 4
+        for (v = 0; v < 4; ++v) { /* its undecided groups to the queue */
             const __mmask8 undecided = _mm512_test_epi64_mask((__m512i)open[v], (__m512i)open[v]);
             const dropblock__v8 slot = lane + (32 * j + (size_t)8 * v);
-            memcpy(out + 32 * j + (size_t)8 * v, &ones[v], sizeof ones[v]);
             _mm512_storeu_si512(q.open + q.n, _mm512_maskz_compress_epi64(undecided, (__m512i)open[v]));
             _mm512_storeu_si512(q.slot + q.n, _mm512_maskz_compress_epi64(undecided, (__m512i)slot));
             q.n += (unsigned)__builtin_popcount(undecided);
         }
-        if (!more) {
-            q.n = 0;
-        } else if (q.n >= DROPBLOCK__GROUPS) {
+        if (q.n >= DROPBLOCK__GROUPS) {
             dropblock__drain(&q, DROPBLOCK__GROUPS, base, gs, o, t, out);
             q.n -= DROPBLOCK__GROUPS;
             memmove(q.open, q.open + DROPBLOCK__GROUPS, q.n * sizeof *q.open);
@@ -1626,7 +1626,8 @@ DROPBLOCK__INTERNAL void dropblock__seeds_over(size_t lo, size_t hi, size_t o, s
    in place over rw words. Each block of DROPBLOCK__BLOCK words reads its
    sources whole before it writes them, and every source is a word that no
    earlier block has written, so the word passes vectorise. v >> 1 >> nb is
-   v >> (64 - b), and 0 when b = 0. */
+   v >> (64 - b), and 0 when b = 0. (Shifts by whole words, pixels of whole
+   words, take dropblock__or_window.) */
 DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bits, int up) {
     const size_t q = bits >> 6;
     const unsigned b = (unsigned)(bits & 63), nb = 63 - b;
@@ -1637,10 +1638,7 @@ DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bi
         for (k = rw; k >= q + 1 + DROPBLOCK__BLOCK; k -= DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k - DROPBLOCK__BLOCK;
             const uint64_t *src = dst - q, *below = src - 1;
-            if (b)
-                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] << b) | (below[i] >> 1 >> nb);
-            else /* whole words (channels a multiple of 64) */
-                memcpy(v, src, sizeof v);
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] << b) | (below[i] >> 1 >> nb);
             for (i = 0; i < DROPBLOCK__BLOCK; ++i) dst[i] |= v[i];
         }
         while (k-- > q) row[k] |= (row[k - q] << b) | (k > q ? row[k - q - 1] >> 1 >> nb : 0);
@@ -1648,10 +1646,7 @@ DROPBLOCK__INTERNAL void dropblock__or_shift(uint64_t *row, size_t rw, size_t bi
         for (k = 0; k + q + DROPBLOCK__BLOCK < rw; k += DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k;
             const uint64_t *src = dst + q;
-            if (b)
-                for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] >> b) | (src[i + 1] << 1 << nb);
-            else
-                memcpy(v, src, sizeof v);
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = (src[i] >> b) | (src[i + 1] << 1 << nb);
             for (i = 0; i < DROPBLOCK__BLOCK; ++i) dst[i] |= v[i];
         }
         for (; k + q < rw; ++k) row[k] |= (row[k + q] >> b) | (k + q + 1 < rw ? row[k + q + 1] << 1 << nb : 0);
@@ -1668,8 +1663,8 @@ DROPBLOCK__INTERNAL void dropblock__or_window(uint64_t *row, size_t rw, size_t q
     if (up) {
         for (k = rw; k >= n * q + DROPBLOCK__BLOCK; k -= DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k - DROPBLOCK__BLOCK;
-            memcpy(v, dst, sizeof v);
-            for (t = 1; t <= n; ++t) {
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = dst[i] | (dst - q)[i];
+            for (t = 2; t <= n; ++t) {
                 const uint64_t *src = dst - t * q;
                 for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] |= src[i];
             }
@@ -1680,8 +1675,8 @@ DROPBLOCK__INTERNAL void dropblock__or_window(uint64_t *row, size_t rw, size_t q
     } else {
         for (k = 0; k + n * q + DROPBLOCK__BLOCK <= rw; k += DROPBLOCK__BLOCK) {
             uint64_t *dst = row + k;
-            memcpy(v, dst, sizeof v);
-            for (t = 1; t <= n; ++t) {
+            for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] = dst[i] | dst[q + i];
+            for (t = 2; t <= n; ++t) {
                 const uint64_t *src = dst + t * q;
                 for (i = 0; i < DROPBLOCK__BLOCK; ++i) v[i] |= src[i];
             }
@@ -1694,18 +1689,22 @@ DROPBLOCK__INTERNAL void dropblock__or_window(uint64_t *row, size_t rw, size_t q
 
 /* Dilates a row of pixels of pw bits by `reach` pixels in one direction:
    doubling steps, so a block of width bw costs about log2(bw) passes.
-   Pixels of whole words at reach 2 or 3 take one windowed pass instead of
-   two (block-3 builds 4-8% faster on Zen 4; at reach 6 its 7 loads a word
-   cost more than three passes). */
+   Pixels of whole words shift by whole words, and at reach 2 or 3 take one
+   windowed pass instead of two (block-3 builds 4-8% faster on Zen 4; at
+   reach 6 its 7 loads a word cost more than three passes). */
 DROPBLOCK__INTERNAL void dropblock__dilate_row(uint64_t *row, size_t rw, size_t pw, size_t reach, int up) {
+    const int words = pw % 64 == 0;
     size_t cover = 1; /* pixels each seed covers so far, itself included */
-    if (pw % 64 == 0 && reach >= 2 && reach <= 3) {
+    if (words && reach >= 2 && reach <= 3) {
         dropblock__or_window(row, rw, pw / 64, reach, up);
         return;
     }
     while (cover <= reach) {
         size_t s = cover < reach + 1 - cover ? cover : reach + 1 - cover;
-        dropblock__or_shift(row, rw, s * pw, up);
+        if (words)
+            dropblock__or_window(row, rw, s * pw / 64, 1, up);
+        else
+            dropblock__or_shift(row, rw, s * pw, up);
         cover += s;
     }
 }

@@ -258,17 +258,18 @@ static void test_every_combination(void **state) {
 
 /* Pixels of whole 64-bit words (64 and 128 channels), where a build widens
    blocks by word shifts (one pass for reaches 2 and 3, doubling beyond)
-   and an NCHW build takes the dense path with AVX-512: blocks 3 to 7,
-   square and not, seeds valid or anywhere (so that blocks reach down and
-   up from their seed), both layouts. */
+   and an NCHW build takes the dense path with AVX-512, and 96 channels,
+   whose doubling steps of two pixels are whole words but one pixel is
+   not: blocks 3 to 7, square and not, seeds valid or anywhere (so that
+   blocks reach down and up from their seed), both layouts. */
 static void test_whole_word_pixels(void **state) {
     static const int blocks[][2] = {{3, 3}, {4, 4}, {5, 5}, {7, 7}, {3, 7}, {7, 4}};
-    static const int channels[] = {64, 128};
+    static const int channels[] = {64, 128, 96};
     ref_rng r = {UINT64_C(0x5EED0004)};
     int b, c, anywhere, layout;
     (void)state;
     for (b = 0; b < 6; ++b)
-        for (c = 0; c < 2; ++c)
+        for (c = 0; c < 3; ++c)
             for (anywhere = 0; anywhere < 2; ++anywhere)
                 for (layout = 0; layout < 2; ++layout) {
                     tcase t = grid_case(2, 9, 11, channels[c], 0.8f, blocks[b],
