@@ -2608,11 +2608,21 @@ dropblock__runs_avx512(const dropblock__op *op, const uint64_t *row, size_t pos,
         (call);                                                                                          \
     }
     switch (kind) { /* outside the loop: a switch per run cost 8% of the 16-bit passes */
-    case DROPBLOCK_F32:
-        DROPBLOCK__RUNS(dropblock__f32_avx512((const float *)xk, (float *)yk, w, s, copy, stream, 64))
+    case DROPBLOCK_F32: /* copy and stream as constants: each loop its own straight-line kernel */
+        if (copy)
+            DROPBLOCK__RUNS(dropblock__f32_avx512((const float *)xk, (float *)yk, w, s, 1, stream, 64))
+        else if (stream)
+            DROPBLOCK__RUNS(dropblock__f32_avx512((const float *)xk, (float *)yk, w, s, 0, 1, 64))
+        else
+            DROPBLOCK__RUNS(dropblock__f32_avx512((const float *)xk, (float *)yk, w, s, 0, 0, 64))
         break;
     case DROPBLOCK_F64:
-        DROPBLOCK__RUNS(dropblock__f64_avx512((const double *)xk, (double *)yk, w, s64, copy, stream, 64))
+        if (copy)
+            DROPBLOCK__RUNS(dropblock__f64_avx512((const double *)xk, (double *)yk, w, s64, 1, stream, 64))
+        else if (stream)
+            DROPBLOCK__RUNS(dropblock__f64_avx512((const double *)xk, (double *)yk, w, s64, 0, 1, 64))
+        else
+            DROPBLOCK__RUNS(dropblock__f64_avx512((const double *)xk, (double *)yk, w, s64, 0, 0, 64))
         break;
     case DROPBLOCK_F16:
         if (copy) return 0; /* no 16-bit vector copy kernel */
