@@ -165,6 +165,68 @@ static void test_f64_copy(void **state) {
     free(y);
 }
 
+/* F32 and F64 under a mask with s exactly 1 (SCALE_NONE): kept elements
+   keep their bits, signalling NaNs included (a multiply by 1 would quiet
+   them), dropped ones are +0; out of place, in place and backward. Rows of
+   8 x 64 elements, so that the vector kernels' whole runs do the work. */
+static void copy_under_mask(dropblock_dtype dt) {
+    enum { N = 2, H = 8, W = 8, C = 64, COUNT = N * H * W * C };
+    const size_t es = dt == DROPBLOCK_F64 ? 8 : 4;
+    const uint64_t snan = dt == DROPBLOCK_F64 ? UINT64_C(0x7FF0000000000001) : UINT64_C(0x7F800001);
+    dropblock_config cfg = base_config(0.8f, DROPBLOCK_SCALE_NONE);
+    unsigned char *x = (unsigned char *)tu_xmalloc(COUNT * es), *y = (unsigned char *)tu_xmalloc(COUNT * es);
+    unsigned char *z = (unsigned char *)tu_xmalloc(COUNT * es);
+    uint8_t *keep = (uint8_t *)tu_xmalloc(COUNT);
+    dropblock_tensor tx = tt_ndhwc(x, dt, N, 1, H, W, C), ty = tx, tz = tx;
+    dropblock_stats stats;
+    dropblock_mask m;
+    void *ws;
+    size_t k, dropped = 0;
+    tu_prng r;
+    ty.data = y;
+    tz.data = z;
+    tu_prng_seed(&r, 31);
+    for (k = 0; k < COUNT; ++k) { /* every third a signalling NaN with a random payload */
+        uint64_t v = tu_prng_next(&r);
+        if (k % 3 == 0) v = snan | (v & (dt == DROPBLOCK_F64 ? UINT64_C(0x0007FFFFFFFFFFFF) : UINT64_C(0x003FFFFF)));
+        if (es == 4) {
+            const uint32_t u = (uint32_t)v;
+            memcpy(x + k * es, &u, es);
+        } else {
+            memcpy(x + k * es, &v, es);
+        }
+    }
+    assert_int_equal(tt_mask_make(&m, &cfg, 2, &tx, &ws), DROPBLOCK_OK);
+    assert_int_equal(tt_mask_keep(&m, &tx, keep), DROPBLOCK_OK);
+    assert_int_equal(dropblock_mask_stats(&m, &stats), DROPBLOCK_OK);
+    assert_true(stats.scale == 1.0);
+    memset(y, 0xEE, COUNT * es);
+    assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
+    for (k = 0; k < COUNT; ++k) {
+        static const unsigned char zero[8] = {0};
+        assert_memory_equal(y + k * es, keep[k] ? x + k * es : zero, es);
+        dropped += !keep[k];
+    }
+    assert_true(dropped > COUNT / 20 && dropped < COUNT / 2);
+    memcpy(z, x, COUNT * es); /* in place */
+    assert_int_equal(dropblock_mask_forward(&m, &tz, &tz, 0, 1), DROPBLOCK_OK);
+    assert_memory_equal(z, y, COUNT * es);
+    memset(z, 0xEE, COUNT * es);
+    assert_int_equal(dropblock_mask_backward(&m, &tx, &tz, 0, 1), DROPBLOCK_OK);
+    assert_memory_equal(z, y, COUNT * es);
+    free(ws);
+    free(x);
+    free(y);
+    free(z);
+    free(keep);
+}
+
+static void test_copy_under_mask(void **state) {
+    (void)state;
+    copy_under_mask(DROPBLOCK_F32);
+    copy_under_mask(DROPBLOCK_F64);
+}
+
 /* ---- kept elements with a scale ----------------------------------------------------- */
 
 /* What a kept element x of dt becomes under the float scale s (§4.1). */
@@ -449,6 +511,7 @@ int main(void) {
         cmocka_unit_test(test_f16_copy),
         cmocka_unit_test(test_bf16_copy),
         cmocka_unit_test(test_f64_copy),
+        cmocka_unit_test(test_copy_under_mask),
         cmocka_unit_test(test_f16_kept_scaled),
         cmocka_unit_test(test_bf16_kept_scaled),
         cmocka_unit_test(test_f64_double_scale),
