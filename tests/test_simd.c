@@ -52,14 +52,19 @@ static uint64_t draw_u(uint64_t key, uint64_t c, unsigned L) {
    to 40 chunks (finished in place, or through a queue drained in 1 to 4
    vectors, and more than once), each of consecutive groups and of groups
    at random offsets and chunk strides (as the dense channel-major build
-   lists them), at random thresholds, at thresholds whose low 24 bits are 0
-   (nothing to draw past the eager levels), and at a threshold equal to, or
+   lists them), at random thresholds, at thresholds with no bit past the
+   eager levels (nothing to queue; down to a single level) or one bit just
+   past them, and at a
+   threshold equal to, or
    one above, the U of one draw of the run, which that draw's last level
    decides. */
 static void test_draw_avx512(void **state) {
 #ifdef DROPBLOCK__AVX512
     static const size_t runs[] = {1, 2, 3, 4, 5, 7, 9, 40};
-    static const uint64_t round24[] = {0, 0x00800000u, 0x01000000u, 0xAB800000u, 0xFF000000u};
+    const unsigned past = 32 - DROPBLOCK__EAGER_V8; /* t's bits below the eager levels */
+    const uint64_t eager[] = {0, UINT64_C(1) << (past - 1), UINT64_C(1) << past,
+                              UINT64_C(0xAB800000) & ~dropblock__low_bits(past), UINT64_C(0xFF000000),
+                              UINT64_C(0x80000000)}; /* keep_prob 0.5 at block 1: one level */
     tu_prng r;
     int k, i;
     (void)state;
@@ -75,7 +80,7 @@ static void test_draw_avx512(void **state) {
         if (kind == 0) {
             t = random_threshold(&r, k / 48);
         } else if (kind == 1) {
-            t = round24[(k / 48) % 5];
+            t = eager[(k / 48) % 6];
         } else { /* draw L of lane i of chunk j */
             const uint64_t c = (g + tu_prng_below(&r, (unsigned)nc) * gs + off[tu_prng_below(&r, 32)]) * 32u;
             const uint64_t u = draw_u(key, c, (unsigned)tu_prng_below(&r, 64));
