@@ -1859,17 +1859,19 @@ DROPBLOCK__INTERNAL size_t dropblock__invert_count(uint64_t *row, size_t rw, siz
     return dropblock__invert_count_with(row, rw, bits, 0);
 }
 
-/* The OR of words p[0 .. n-1], in blocks, so that it vectorises (gcc -O2
-   leaves the plain loop scalar). */
-DROPBLOCK__INTERNAL uint64_t dropblock__or_all(const uint64_t *p, size_t n) {
+/* Whether any of words p[0 .. n-1] is nonzero: a block at a time, so that
+   it vectorises (gcc -O2 leaves the plain loop scalar), stopping at the
+   first block with a bit set (the usual case: a row or chunk with seeds). */
+DROPBLOCK__INTERNAL int dropblock__any(const uint64_t *p, size_t n) {
     size_t k, i;
-    uint64_t any[DROPBLOCK__BLOCK] = {0};
+    uint64_t any = 0;
     DROPBLOCK__BLOCKWISE
-    for (k = 0; k + DROPBLOCK__BLOCK <= n; k += DROPBLOCK__BLOCK)
-        for (i = 0; i < DROPBLOCK__BLOCK; ++i) any[i] |= p[k + i];
-    for (; k < n; ++k) any[0] |= p[k];
-    for (i = 1; i < DROPBLOCK__BLOCK; ++i) any[0] |= any[i];
-    return any[0];
+    for (k = 0; k + DROPBLOCK__BLOCK <= n; k += DROPBLOCK__BLOCK) {
+        for (i = 0; i < DROPBLOCK__BLOCK; ++i) any |= p[k + i];
+        if (any) return 1;
+    }
+    for (; k < n; ++k) any |= p[k];
+    return any != 0;
 }
 
 /* Turns a painted row, word-aligned in buf (rw words, zero past its bits),
@@ -1877,7 +1879,7 @@ DROPBLOCK__INTERNAL uint64_t dropblock__or_all(const uint64_t *p, size_t n) {
    (towards lower columns first, while the padding is still zero), then
    invert and count. */
 DROPBLOCK__INTERNAL size_t dropblock__finish_row(const dropblock__geom *g, uint64_t *buf, size_t rw, int popcnt) {
-    if (dropblock__or_all(buf, rw)) {
+    if (dropblock__any(buf, rw)) {
         dropblock__dilate_row(buf, rw, g->cm, g->ow, 0);
         dropblock__dilate_row(buf, rw, g->cm, g->bw - 1 - g->ow, 1);
     }
@@ -2298,14 +2300,15 @@ DROPBLOCK__INTERNAL void dropblock__build_bands_c(const dropblock__geom *g, uint
                 size_t i0, i1, kc, jb = 0, cb = 0; /* the pixel and channel of chunk kc's first seed */
                 dropblock__span(si, g->oh, g->bh, g->h, &i0, &i1);
                 for (kc = 0; kc < words; kc += DROPBLOCK__CHUNK) {
-                    uint64_t seeds[DROPBLOCK__CHUNK], any;
+                    uint64_t seeds[DROPBLOCK__CHUNK];
                     const size_t nk = words - kc < DROPBLOCK__CHUNK ? words - kc : DROPBLOCK__CHUNK;
                     size_t k;
+                    int any;
                     if (p0 & 63)
                         for (k = 0; k < nk; ++k) seeds[k] = dropblock__seed_word(&dr, p0, kc + k, len);
                     else
                         dropblock__seed_words(&dr, p0, kc, nk, len, seeds);
-                    any = dropblock__or_all(seeds, nk);
+                    any = dropblock__any(seeds, nk);
                     if (g->cmajor) {
                         if (any) {
                             dropblock__spans_init(&sp, seeds, nk, jb, cb);
