@@ -1255,7 +1255,9 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
    needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
    (almost always needed) are drawn without branches (and 32 groups at a
    time where AVX-512 is available), then the walk stops as soon as no lane
-   is undecided or t has no set bit left. */
+   is undecided or t has no set bit left. A t whose last set bit comes
+   before the end of those levels (keep_prob 0.5 at block 1: t = 2^31)
+   takes the walk from the start. */
 #define DROPBLOCK__EAGER 8u
 
 /* One level: bit k of t against word w (input x) for the open lanes.
@@ -1286,6 +1288,8 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
     uint64_t ones = 0, open = live, x = dropblock__word_input(key, c);
     unsigned k;
     if (t >> 32) return live;
+    if (!(t & dropblock__low_bits(32 - DROPBLOCK__EAGER))) /* t ends within the eager levels: stop at its last bit */
+        return dropblock__draw_rest(x, 0, t, 0, open);
     for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
     return dropblock__draw_rest(x, k, t, ones, open);
 }

@@ -280,10 +280,36 @@ static void test_whole_word_pixels(void **state) {
                 }
 }
 
+/* Thresholds with few set bits, where a draw stops at t's last set bit
+   before its eager levels end: plain dropout (block 1) at keep_prob 0.5,
+   0.75, 0.875, 0.625 (t = 2^31, 2^30, 2^29, 3 * 2^29) and 1 - 2^-k for k
+   = 8, 9, 10 (t's one bit at level 7, 8 or 9: the last eager level of the
+   portable or the AVX-512 draw, or just past it), at 64 and 128 channels
+   (seed rows of 2 chunks of 32 groups, and of less than one), both
+   layouts. */
+static void test_short_thresholds(void **state) {
+    static const float keeps[] = {0.5f, 0.75f, 0.875f, 0.625f, 0.99609375f, 0.998046875f, 0.9990234375f};
+    static const int one[2] = {1, 1};
+    ref_rng r = {UINT64_C(0x5EED0005)};
+    size_t k;
+    int shape, layout;
+    (void)state;
+    for (k = 0; k < sizeof keeps / sizeof keeps[0]; ++k)
+        for (shape = 0; shape < 2; ++shape)
+            for (layout = 0; layout < 2; ++layout) {
+                tcase t = shape ? grid_case(2, 5, 32, 128, keeps[k], one, 0, layout)
+                                : grid_case(2, 9, 11, 64, keeps[k], one, 0, layout);
+                t.cfg.seed = 31 + (uint64_t)k;
+                t.step = 2;
+                check_2d(&r, &t);
+            }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_combination),
         cmocka_unit_test(test_whole_word_pixels),
+        cmocka_unit_test(test_short_thresholds),
         cmocka_unit_test(test_random_2d),
         cmocka_unit_test(test_random_3d),
     };
