@@ -1253,8 +1253,9 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
    still equal to t's prefix becomes a one if t has a 1 there and U a 0, and
    stays undecided only if its bit equals t's. Drawing more levels than
    needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
-   (almost always needed) are drawn without branches (and 32 groups at a
-   time where AVX-512 is available), then the walk stops as soon as no lane
+   (almost always needed) are drawn without branches (DROPBLOCK__EAGER_V8
+   levels, 32 groups at a time, where AVX-512 is available), then the walk
+   stops as soon as no lane
    is undecided or t has no set bit left. A t whose last set bit comes
    before the end of those levels (keep_prob 0.5 at block 1: t = 2^31)
    takes the walk from the start. */
@@ -1277,9 +1278,15 @@ static inline void dropblock__level(uint64_t x, unsigned k, uint64_t t, uint64_t
     }
 }
 
+/* t's bits at levels k and after (level k compares bit 31-k): none left
+   means every lane still open is decided, as a zero. */
+static inline uint64_t dropblock__t_from(uint64_t t, unsigned k) {
+    return t & dropblock__low_bits(32 - k);
+}
+
 /* Levels k .. 31 of a group; x = key + (c + k + 1) * G is word c+k's input. */
 DROPBLOCK__INTERNAL uint64_t dropblock__draw_rest(uint64_t x, unsigned k, uint64_t t, uint64_t ones, uint64_t open) {
-    for (; k < 32 && open && (t & ((UINT64_C(2) << (31 - k)) - 1)); ++k, x += DROPBLOCK__GOLDEN)
+    for (; k < 32 && open && dropblock__t_from(t, k); ++k, x += DROPBLOCK__GOLDEN)
         dropblock__level(x, k, t, &ones, &open);
     return ones;
 }
@@ -1288,7 +1295,7 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
     uint64_t ones = 0, open = live, x = dropblock__word_input(key, c);
     unsigned k;
     if (t >> 32) return live;
-    if (!(t & dropblock__low_bits(32 - DROPBLOCK__EAGER))) /* t ends within the eager levels: stop at its last bit */
+    if (!dropblock__t_from(t, DROPBLOCK__EAGER)) /* t ends within the eager levels: stop at its last bit */
         return dropblock__draw_rest(x, 0, t, 0, open);
     for (k = 0; k < DROPBLOCK__EAGER; ++k, x += DROPBLOCK__GOLDEN) dropblock__level(x, k, t, &ones, &open);
     return dropblock__draw_rest(x, k, t, ones, open);
@@ -1304,15 +1311,16 @@ DROPBLOCK__INTERNAL uint64_t dropblock__draw_group(uint64_t key, uint64_t c, uin
    (o_i = off[i]) into out[32j + i], eight groups to a 512-bit vector and
    four independent vectors at a time, so that the multiplies of one level
    overlap. Every chunk draws the first DROPBLOCK__EAGER_V8 levels in
-   lockstep (one more than the portable draw: a queued group costs more
-   than a lane drawn in lockstep, and at 9 about 12% of the groups are
-   queued, at 8 about 22%; builds 1-7% faster than at 8 on Zen 4). Finishing each chunk on its own would run its 2048 draws to
+   lockstep. Finishing each chunk on its own would run its 2048 draws to
    the last one's level (12.3 levels of 4 vectors on average, where a
    group alone needs 7.3), so a run of chunks instead queues the groups
-   still undecided after those levels (about 7 of 32) and draws them on
-   32 at a time: 23% fewer vector levels in a run of 2 or more chunks, a
-   run of 7 chunks in about 0.83 of the time on Zen 4 (gcc and clang),
-   the queue's bookkeeping included. A run of one chunk (the cache's
+   still undecided after those levels and draws them on 32 at a time.
+   Measured with 8 eager levels (about 7 of 32 groups queued): 23% fewer
+   vector levels in a run of 2 or more chunks, a run of 7 chunks in about
+   0.83 of the time on Zen 4 (gcc and clang), the queue's bookkeeping
+   included. At 9 (one more than the portable draw) about 4 of 32 are
+   queued, and builds are 1-7% faster again: a queued group costs more
+   than a lane drawn in lockstep. A run of one chunk (the cache's
    refill, a seed row of 32 to 63 words, a small dense plane) is finished
    in place, as before (dropblock__draw_one).
    The arithmetic (shifts, multiplies) is written with the compilers'
@@ -1353,7 +1361,7 @@ DROPBLOCK__AVX512_INLINE void dropblock__level_v8(unsigned nv, uint64_t tb, drop
    left. */
 DROPBLOCK__AVX512_INLINE void dropblock__finish_v8(unsigned nv, unsigned k, uint64_t t, dropblock__v8 *x,
                                                    dropblock__v8 *ones, dropblock__v8 *open) {
-    for (; k < 32 && (t & dropblock__low_bits(32 - k)); ++k) {
+    for (; k < 32 && dropblock__t_from(t, k); ++k) {
         dropblock__v8 undecided;
         unsigned v;
         dropblock__level_v8(nv, (t >> (31 - k)) & 1u, x, ones, open);
@@ -1376,10 +1384,10 @@ DROPBLOCK__AVX512_INLINE void dropblock__eager_v8(uint64_t t, uint64_t first, co
         ones[v] = (dropblock__v8)_mm512_setzero_si512();
         open[v] = ~ones[v];
     }
-    if (t & dropblock__low_bits(32 - DROPBLOCK__EAGER_V8)) /* a constant count: the loop unrolls (5% faster) */
+    if (dropblock__t_from(t, DROPBLOCK__EAGER_V8)) /* a constant count: the loop unrolls (5% faster) */
         for (k = 0; k < DROPBLOCK__EAGER_V8; ++k) dropblock__level_v8(4, (t >> (31 - k)) & 1u, x, ones, open);
     else
-        for (k = 0; t & dropblock__low_bits(32 - k); ++k) dropblock__level_v8(4, (t >> (31 - k)) & 1u, x, ones, open);
+        for (k = 0; dropblock__t_from(t, k); ++k) dropblock__level_v8(4, (t >> (31 - k)) & 1u, x, ones, open);
 }
 
 /* Lane offsets o_i as word-input distances o_i * 32 * G, in four vectors. */
@@ -1461,7 +1469,7 @@ dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g, uint64_t gs, size_t
                        const uint64_t off[DROPBLOCK__GROUPS], uint64_t *out) {
     const dropblock__v8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
     const uint64_t base = dropblock__word_input(key, g * 32u + DROPBLOCK__EAGER_V8);
-    const int more = (t & dropblock__low_bits(32 - DROPBLOCK__EAGER_V8)) != 0; /* levels past the eager ones */
+    const int more = dropblock__t_from(t, DROPBLOCK__EAGER_V8) != 0; /* levels past the eager ones */
     dropblock__v8 o[4], ox[4];
     dropblock__queue q;
     unsigned v;
@@ -1516,7 +1524,7 @@ DROPBLOCK__INTERNAL void dropblock__draw_init(dropblock__draw *dr, uint64_t key,
     dr->first = 0;
     dr->valid = 0;
 #ifdef DROPBLOCK__AVX512
-    dr->avx512 = __builtin_cpu_supports("avx512dq") && t < (UINT64_C(1) << 32);
+    dr->avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && t < (UINT64_C(1) << 32);
 #else
     dr->avx512 = 0;
 #endif
@@ -1843,7 +1851,7 @@ dropblock__invert_count_vpopcnt(uint64_t *row, size_t rw, size_t bits) {
 /* How the kept count is taken: 2 AVX-512 VPOPCNTDQ, 1 POPCNT, 0 portable. */
 DROPBLOCK__INTERNAL int dropblock__count_path(void) {
 #ifdef DROPBLOCK__AVX512
-    if (__builtin_cpu_supports("avx512vpopcntdq")) return 2;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) return 2;
 #endif
 #ifdef DROPBLOCK__POPCNT
     return __builtin_cpu_supports("popcnt");
@@ -2355,7 +2363,7 @@ DROPBLOCK__INTERNAL void dropblock__build_bands(const dropblock__geom *g, uint64
                                                 size_t b0, size_t b1, uint64_t *rows, uint64_t *counts) {
 #ifdef DROPBLOCK__AVX512
     if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("bmi2")) {
+        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
         dropblock__build_bands_avx512(g, key, t, m_first, b0, b1, rows, counts);
         return;
     }
@@ -2627,12 +2635,14 @@ dropblock__runs_avx512(const dropblock__op *op, const uint64_t *row, size_t pos,
         void *yk = y + 64 * k * es;                                                                      \
         (call);                                                                                          \
     }
-/* copy and stream as constants, each case its own straight-line loop: as
-   variables, gcc and clang kept their branches in the loop over the 16
-   lanes, which in place ran at 1.6-2x the stream */
+/* copy and stream as constants, each of their four cases its own
+   straight-line loop: as variables, gcc and clang kept their branches in
+   the loop over the 16 lanes, which in place ran at 1.6-2x the stream */
 #define DROPBLOCK__RUNS_WIDE(kernel, type, scale)                                                        \
-    if (copy)                                                                                            \
-        DROPBLOCK__RUNS(kernel((const type *)xk, (type *)yk, w, scale, 1, stream, 64))                   \
+    if (copy && stream)                                                                                  \
+        DROPBLOCK__RUNS(kernel((const type *)xk, (type *)yk, w, scale, 1, 1, 64))                        \
+    else if (copy)                                                                                       \
+        DROPBLOCK__RUNS(kernel((const type *)xk, (type *)yk, w, scale, 1, 0, 64))                        \
     else if (stream)                                                                                     \
         DROPBLOCK__RUNS(kernel((const type *)xk, (type *)yk, w, scale, 0, 1, 64))                        \
     else                                                                                                 \
@@ -3166,7 +3176,8 @@ DROPBLOCK__INTERNAL void dropblock__mask_threshold(dropblock_mask *m, const drop
     m->f16c_ = dropblock__has_f16c();
 #endif
 #ifdef DROPBLOCK__AVX512
-    m->avx512_ = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    m->avx512_ = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && dropblock__has_f16c(); /* what its kernels are compiled for */
 #endif
 }
 
