@@ -165,15 +165,35 @@ static void test_f64_copy(void **state) {
     free(y);
 }
 
-/* F32 and F64 under a mask with s exactly 1 (SCALE_NONE): kept elements
-   keep their bits, signalling NaNs included (a multiply by 1 would quiet
-   them), dropped ones are +0; out of place, in place and backward. Rows of
-   8 x 64 elements, so that the vector kernels' whole runs do the work. */
-static void copy_under_mask(dropblock_dtype dt) {
+/* F32 and F64 under a mask with rows of 8 x 64 elements, so that the
+   vector kernels' whole runs do the work (test_dtype_stream: with
+   non-temporal stores). With s exactly 1 (SCALE_NONE) kept elements keep
+   their bits, signalling NaNs included (a multiply by 1 would quiet them);
+   with the batch scale they are s * x in the type (a NaN stays a NaN);
+   dropped ones are +0. Out of place, in place and backward. */
+static int kept_ok(dropblock_dtype dt, const unsigned char *x, const unsigned char *y, double s) {
+    if (dt == DROPBLOCK_F64) {
+        double v, r, e;
+        memcpy(&v, x, 8);
+        memcpy(&r, y, 8);
+        if (s == 1.0) return memcmp(x, y, 8) == 0;
+        e = v * s;
+        return isnan(e) ? isnan(r) : memcmp(&e, &r, 8) == 0;
+    } else {
+        float v, r, e;
+        memcpy(&v, x, 4);
+        memcpy(&r, y, 4);
+        if ((float)s == 1.0f) return memcmp(x, y, 4) == 0;
+        e = v * (float)s;
+        return isnan(e) ? isnan(r) : memcmp(&e, &r, 4) == 0;
+    }
+}
+
+static void wide_rows_under_mask(dropblock_dtype dt, dropblock_scale scale) {
     enum { N = 2, H = 8, W = 8, C = 64, COUNT = N * H * W * C };
     const size_t es = dt == DROPBLOCK_F64 ? 8 : 4;
     const uint64_t snan = dt == DROPBLOCK_F64 ? UINT64_C(0x7FF0000000000001) : UINT64_C(0x7F800001);
-    dropblock_config cfg = base_config(0.8f, DROPBLOCK_SCALE_NONE);
+    dropblock_config cfg = base_config(0.8f, scale);
     unsigned char *x = (unsigned char *)tu_xmalloc(COUNT * es), *y = (unsigned char *)tu_xmalloc(COUNT * es);
     unsigned char *z = (unsigned char *)tu_xmalloc(COUNT * es);
     uint8_t *keep = (uint8_t *)tu_xmalloc(COUNT);
@@ -199,12 +219,15 @@ static void copy_under_mask(dropblock_dtype dt) {
     assert_int_equal(tt_mask_make(&m, &cfg, 2, &tx, &ws), DROPBLOCK_OK);
     assert_int_equal(tt_mask_keep(&m, &tx, keep), DROPBLOCK_OK);
     assert_int_equal(dropblock_mask_stats(&m, &stats), DROPBLOCK_OK);
-    assert_true(stats.scale == 1.0);
+    assert_true(scale == DROPBLOCK_SCALE_NONE ? stats.scale == 1.0 : stats.scale > 1.0);
     memset(y, 0xEE, COUNT * es);
     assert_int_equal(dropblock_mask_forward(&m, &tx, &ty, 0, 1), DROPBLOCK_OK);
     for (k = 0; k < COUNT; ++k) {
         static const unsigned char zero[8] = {0};
-        assert_memory_equal(y + k * es, keep[k] ? x + k * es : zero, es);
+        if (keep[k])
+            assert_true(kept_ok(dt, x + k * es, y + k * es, stats.scale));
+        else
+            assert_memory_equal(y + k * es, zero, es);
         dropped += !keep[k];
     }
     assert_true(dropped > COUNT / 20 && dropped < COUNT / 2);
@@ -221,10 +244,12 @@ static void copy_under_mask(dropblock_dtype dt) {
     free(keep);
 }
 
-static void test_copy_under_mask(void **state) {
+static void test_wide_rows_under_mask(void **state) {
     (void)state;
-    copy_under_mask(DROPBLOCK_F32);
-    copy_under_mask(DROPBLOCK_F64);
+    wide_rows_under_mask(DROPBLOCK_F32, DROPBLOCK_SCALE_NONE);
+    wide_rows_under_mask(DROPBLOCK_F64, DROPBLOCK_SCALE_NONE);
+    wide_rows_under_mask(DROPBLOCK_F32, DROPBLOCK_SCALE_BATCH);
+    wide_rows_under_mask(DROPBLOCK_F64, DROPBLOCK_SCALE_BATCH);
 }
 
 /* ---- kept elements with a scale ----------------------------------------------------- */
@@ -511,7 +536,7 @@ int main(void) {
         cmocka_unit_test(test_f16_copy),
         cmocka_unit_test(test_bf16_copy),
         cmocka_unit_test(test_f64_copy),
-        cmocka_unit_test(test_copy_under_mask),
+        cmocka_unit_test(test_wide_rows_under_mask),
         cmocka_unit_test(test_f16_kept_scaled),
         cmocka_unit_test(test_bf16_kept_scaled),
         cmocka_unit_test(test_f64_double_scale),

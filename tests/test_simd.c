@@ -54,10 +54,8 @@ static uint64_t draw_u(uint64_t key, uint64_t c, unsigned L) {
    at random offsets and chunk strides (as the dense channel-major build
    lists them), at random thresholds, at thresholds with no bit past the
    eager levels (nothing to queue; down to a single level) or one bit just
-   past them, and at a
-   threshold equal to, or
-   one above, the U of one draw of the run, which that draw's last level
-   decides. */
+   past them, and at a threshold equal to, or one above, the U of one draw
+   of the run, which that draw's last level decides. */
 static void test_draw_avx512(void **state) {
 #ifdef DROPBLOCK__AVX512
     static const size_t runs[] = {1, 2, 3, 4, 5, 7, 9, 40};
