@@ -3206,6 +3206,7 @@ DROPBLOCK__INTERNAL uint64_t dropblock__kept_rows(const dropblock_mask *m, const
         for (b = r0 / g->h * g->plane_bands; b < r1 / g->h * g->plane_bands; ++b) bits += m->counts_[b];
         return bits;
     }
+    if (!g->band_rows) return 0; /* a set-up mask has bands: never, but the analyzer cannot know */
     for (b = r0 / g->band_rows; b * g->band_rows < r1; ++b) {
         size_t lo = b * g->band_rows, hi = lo + g->band_rows < g->rows ? lo + g->band_rows : g->rows;
         if (lo >= r0 && hi <= r1) {
