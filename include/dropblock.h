@@ -1255,10 +1255,9 @@ DROPBLOCK__INTERNAL double dropblock__no_seed(uint64_t t) {
    needed never changes a decided lane, so the first DROPBLOCK__EAGER levels
    (almost always needed) are drawn without branches (DROPBLOCK__EAGER_V8
    levels, 32 groups at a time, where AVX-512 is available), then the walk
-   stops as soon as no lane
-   is undecided or t has no set bit left. A t whose last set bit comes
-   before the end of those levels (keep_prob 0.5 at block 1: t = 2^31)
-   takes the walk from the start. */
+   stops as soon as no lane is undecided or t has no set bit left. A t
+   whose last set bit comes before the end of those levels (keep_prob 0.5
+   at block 1: t = 2^31) takes the walk from the start. */
 #define DROPBLOCK__EAGER 8u
 
 /* One level: bit k of t against word w (input x) for the open lanes.
@@ -3177,7 +3176,7 @@ DROPBLOCK__INTERNAL void dropblock__mask_threshold(dropblock_mask *m, const drop
 #endif
 #ifdef DROPBLOCK__AVX512
     m->avx512_ = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && dropblock__has_f16c(); /* what its kernels are compiled for */
+                 __builtin_cpu_supports("avx512vl") && m->f16c_; /* what its kernels are compiled for */
 #endif
 }
 
