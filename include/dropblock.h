@@ -393,8 +393,8 @@ typedef struct dropblock_stats {
 } dropblock_stats;
 
 /* Workspace of a mask for tensors of like's sizes (only the sizes count):
-   for E elements at most E/8 + E/256 + 32 bytes: one bit per element, plus
-   1/32 of that for the counts and padding of its bands, plus 32. */
+   for E elements at most E/8 + E/256 + 88 bytes: one bit per element, plus
+   1/32 of that for the counts and padding of its bands, plus 88. */
 DROPBLOCK_API dropblock_status dropblock_mask_workspace_size(const dropblock_tensor *like, size_t *bytes);
 
 /* Validates cfg and like (its sizes and n_offset; data and dtype are
@@ -2890,16 +2890,21 @@ DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dro
                                               size_t r0, size_t nrows, size_t pos, const char *x, char *y) {
     const size_t W = g->w, len = nrows * W;
     size_t e, n, j = 0, off = 0, in_band = r0 % g->band_rows;
-    const uint64_t *band = rows ? dropblock__row(g, rows, r0, &off) : NULL;
+    const uint64_t *band;
     uint64_t buf[DROPBLOCK__GATHER];
     size_t b = 0, b0 = 0; /* buf holds the bits of elements b0 .. b0 + 64b */
+    if (!rows) { /* no seed can occur: nothing to gather */
+        dropblock__run_bits(op, NULL, 0, len, x, y);
+        return;
+    }
+    band = dropblock__row(g, rows, r0, &off);
     for (e = 0; e < len; e += n) {
         uint64_t w = 0;
         size_t filled = 0;
         n = len - e < 64 ? len - e : 64;
         while (filled < n) {
             size_t take = W - j < n - filled ? W - j : n - filled;
-            w |= (band ? dropblock__get_bits(band, off + pos + j, take) : dropblock__low_bits(take)) << filled;
+            w |= dropblock__get_bits(band, off + pos + j, take) << filled;
             filled += take;
             j += take;
             if (j == W) { /* on to the next row, in this band or the next */
@@ -2908,7 +2913,7 @@ DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dro
                 if (++in_band == g->band_rows) {
                     in_band = 0;
                     off = 0;
-                    if (band) band += g->band_words;
+                    band += g->band_words;
                 }
             }
         }
@@ -3043,8 +3048,10 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
 }
 
 /* ---- the mask object ---------------------------------------------------------
-   Workspace: 8-byte aligned, one kept count per band, then the bands (see
-   dropblock__geom), then one zero word. */
+   Workspace: the bands (see dropblock__geom) from its first 64-byte
+   boundary, one zero word, then one kept count per band. A build's vector
+   stores into rows that straddle cache lines made NHWC builds 17% slower,
+   and an engine's workspace is seldom 64-byte aligned (malloc gives 16). */
 
 /* Asked at every mask_init, so never with the cpuid instruction: a
    hypervisor traps it (about 15 us here, a few percent of a forward pass).
@@ -3066,9 +3073,9 @@ DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
 DROPBLOCK__INTERNAL int dropblock__ws_most(size_t bands, size_t words, size_t *most) {
     size_t bytes;
     if (words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
-        (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 7)
+        (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
         return 0;
-    if (bytes + 7 > *most) *most = bytes + 7;
+    if (bytes + 63 > *most) *most = bytes + 63;
     return 1;
 }
 
@@ -3183,10 +3190,9 @@ DROPBLOCK__INTERNAL void dropblock__mask_threshold(dropblock_mask *m, const drop
 /* Points the mask at its workspace (only needed when a seed can occur). */
 DROPBLOCK__INTERNAL void dropblock__mask_bind(dropblock_mask *m, const dropblock__geom *g, void *workspace) {
     uintptr_t p = (uintptr_t)workspace;
-    uint64_t *w = (uint64_t *)(void *)(p + (8 - p % 8) % 8);
-    m->counts_ = w;
-    m->rows_ = w + g->bands;
+    m->rows_ = (uint64_t *)(void *)(p + (64 - p % 64) % 64);
     m->rows_[g->mask_words] = 0;
+    m->counts_ = m->rows_ + g->mask_words + 1;
 }
 
 /* The bytes a bound mask's workspace spans (for the overlap checks). */
@@ -3345,7 +3351,7 @@ DROPBLOCK__INTERNAL dropblock_status dropblock__mask_apply(const dropblock_mask 
         return DROPBLOCK_ERR_SHAPE;
     dropblock__mask_geom(m, &g);
     wspan = dropblock__mask_span(m, &g);
-    if (dropblock__overlap(m->counts_, wspan, x->data, xspan) || dropblock__overlap(m->counts_, wspan, y->data, yspan))
+    if (dropblock__overlap(m->rows_, wspan, x->data, xspan) || dropblock__overlap(m->rows_, wspan, y->data, yspan))
         return DROPBLOCK_ERR_OVERLAP;
     dropblock__apply_part(m, x, y, y->dtype, !grad && (m->cfg_.flags & DROPBLOCK_FILL_NOISE), part, parts);
     return DROPBLOCK_OK;
