@@ -1418,7 +1418,6 @@ dropblock__draw_one(uint64_t key, uint64_t t, uint64_t g, const uint64_t off[DRO
    four 8-lane stores, the last at entry 55 at most: 64 entries hold them. */
 typedef struct dropblock__queue {
     uint64_t open[64], slot[64];
-    unsigned n;
 } dropblock__queue;
 
 /* Draws levels DROPBLOCK__EAGER_V8.. of the first m queued groups (m <= 8 nv)
@@ -1471,13 +1470,12 @@ dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g, uint64_t gs, size_t
     const int more = dropblock__t_from(t, DROPBLOCK__EAGER_V8) != 0; /* levels past the eager ones */
     dropblock__v8 o[4], ox[4];
     dropblock__queue q;
-    unsigned v;
+    unsigned v, n = 0; /* queued groups: a local, not a field, so that it stays in a register */
     size_t j;
     if (nc == 1) {
         dropblock__draw_one(key, t, g, off, out);
         return;
     }
-    q.n = 0;
     dropblock__offsets_v8(off, o, ox);
     for (j = 0; j < nc; ++j) {
         dropblock__v8 x[4], ones[4], open[4];
@@ -1489,18 +1487,18 @@ dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g, uint64_t gs, size_t
         for (v = 0; v < 4; ++v) { /* its undecided groups to the queue */
             const __mmask8 undecided = _mm512_test_epi64_mask((__m512i)open[v], (__m512i)open[v]);
             const dropblock__v8 slot = lane + (32 * j + (size_t)8 * v);
-            _mm512_storeu_si512(q.open + q.n, _mm512_maskz_compress_epi64(undecided, (__m512i)open[v]));
-            _mm512_storeu_si512(q.slot + q.n, _mm512_maskz_compress_epi64(undecided, (__m512i)slot));
-            q.n += (unsigned)__builtin_popcount(undecided);
+            _mm512_storeu_si512(q.open + n, _mm512_maskz_compress_epi64(undecided, (__m512i)open[v]));
+            _mm512_storeu_si512(q.slot + n, _mm512_maskz_compress_epi64(undecided, (__m512i)slot));
+            n += (unsigned)__builtin_popcount(undecided);
         }
-        if (q.n >= DROPBLOCK__GROUPS) {
+        if (n >= DROPBLOCK__GROUPS) {
             dropblock__drain(&q, DROPBLOCK__GROUPS, base, gs, o, t, out);
-            q.n -= DROPBLOCK__GROUPS;
-            memmove(q.open, q.open + DROPBLOCK__GROUPS, q.n * sizeof *q.open);
-            memmove(q.slot, q.slot + DROPBLOCK__GROUPS, q.n * sizeof *q.slot);
+            n -= DROPBLOCK__GROUPS;
+            memmove(q.open, q.open + DROPBLOCK__GROUPS, n * sizeof *q.open);
+            memmove(q.slot, q.slot + DROPBLOCK__GROUPS, n * sizeof *q.slot);
         }
     }
-    if (q.n) dropblock__drain(&q, q.n, base, gs, o, t, out);
+    if (n) dropblock__drain(&q, n, base, gs, o, t, out);
 }
 
 /* The offsets of 32 consecutive groups. */
@@ -2772,7 +2770,22 @@ DROPBLOCK__INTERNAL void dropblock__run_bits(const dropblock__op *op, const uint
     }
 #ifdef DROPBLOCK__AVX512
     if (op->avx512 && op->kind != DROPBLOCK__KEEP) {
-        const size_t done = dropblock__runs_avx512(op, row, pos, len, x, y);
+        /* a long run takes its elements up to y's next 32-byte boundary
+           first: a 512-bit store is two 256-bit ones on AMD Zen 4, and one
+           of those across two cache lines made the in-place pass of data
+           16 bytes past a boundary 1.2x slower (and the mask bits no
+           longer start on a word then: peeling to 64 bytes cost more than
+           it saved) */
+        const size_t head = ((32 - (uintptr_t)y % 32) % 32) / op->es;
+        size_t done;
+        if (head && len >= 128) {
+            dropblock__run64(op, x, y, dropblock__bits64(row, pos), head);
+            pos += head;
+            len -= head;
+            x += head * op->es;
+            y += head * op->es;
+        }
+        done = dropblock__runs_avx512(op, row, pos, len, x, y);
         pos += done;
         len -= done;
         x += done * op->es;
