@@ -69,6 +69,7 @@ typedef struct bench_case {
     dropblock_layout layout;
     bench_kind kind;
     dropblock_dtype dtype;
+    int offset; /* x, y and the workspace this many bytes past a 64-byte boundary (malloc gives 16) */
 } bench_case;
 
 #define REF {16, 14, 14, 1024}
@@ -76,45 +77,47 @@ typedef struct bench_case {
 #define B DROPBLOCK_SCALE_BATCH
 #define NHWC DROPBLOCK_NHWC
 static const bench_case CASES[] = {
-    {"forward", REF, 1, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", REF, 3, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", REF, 5, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", REF, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", {16, 7, 7, 2048}, 3, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", {16, 7, 7, 2048}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", {16, 28, 28, 512}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", {16, 56, 56, 256}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", BIG, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"forward", {8, 112, 112, 128}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"share-channels", REF, 7, DROPBLOCK_SHARE_CHANNELS, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"share-batch", REF, 7, DROPBLOCK_SHARE_BATCH, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"seed-anywhere", REF, 7, DROPBLOCK_SEED_ANYWHERE, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"nchw", REF, 1, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
-    {"nchw", REF, 3, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
-    {"nchw", REF, 5, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
-    {"nchw", REF, 7, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32},
-    {"scale-expected", REF, 7, 0, DROPBLOCK_SCALE_EXPECTED, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"in-place", REF, 7, 0, B, NHWC, KIND_INPLACE, DROPBLOCK_F32},
-    {"in-place", BIG, 7, 0, B, NHWC, KIND_INPLACE, DROPBLOCK_F32},
-    {"allocating", REF, 7, 0, B, NHWC, KIND_ALLOC, DROPBLOCK_F32},
-    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_F32},
-    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_F16},
-    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_BF16},
-    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_F64},
-    {"backward", REF, 7, 0, B, NHWC, KIND_BWD, DROPBLOCK_F32},
-    {"backward", BIG, 7, 0, B, NHWC, KIND_BWD, DROPBLOCK_F32},
-    {"backward-kept", REF, 7, 0, B, NHWC, KIND_BWD_KEPT, DROPBLOCK_F32},
-    {"backward-kept", BIG, 7, 0, B, NHWC, KIND_BWD_KEPT, DROPBLOCK_F32},
-    {"train-step", REF, 7, 0, B, NHWC, KIND_STEP, DROPBLOCK_F32},
-    {"train-step", BIG, 7, 0, B, NHWC, KIND_STEP, DROPBLOCK_F32},
-    {"2-threads", REF, 7, 0, B, NHWC, KIND_THREADS, DROPBLOCK_F32},
-    {"2-threads", {1, 112, 112, 256}, 7, 0, B, NHWC, KIND_THREADS, DROPBLOCK_F32},
+    {"forward", REF, 1, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", REF, 3, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", REF, 5, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", REF, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", {16, 7, 7, 2048}, 3, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", {16, 7, 7, 2048}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", {16, 28, 28, 512}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", {16, 56, 56, 256}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", BIG, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"forward", {8, 112, 112, 128}, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"share-channels", REF, 7, DROPBLOCK_SHARE_CHANNELS, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"share-batch", REF, 7, DROPBLOCK_SHARE_BATCH, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"seed-anywhere", REF, 7, DROPBLOCK_SEED_ANYWHERE, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"nchw", REF, 1, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32, 0},
+    {"nchw", REF, 3, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32, 0},
+    {"nchw", REF, 5, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32, 0},
+    {"nchw", REF, 7, 0, B, DROPBLOCK_NCHW, KIND_FWD, DROPBLOCK_F32, 0},
+    {"scale-expected", REF, 7, 0, DROPBLOCK_SCALE_EXPECTED, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"in-place", REF, 7, 0, B, NHWC, KIND_INPLACE, DROPBLOCK_F32, 0},
+    {"in-place", BIG, 7, 0, B, NHWC, KIND_INPLACE, DROPBLOCK_F32, 0},
+    {"forward+16", REF, 7, 0, B, NHWC, KIND_FWD, DROPBLOCK_F32, 16},
+    {"in-place+16", REF, 7, 0, B, NHWC, KIND_INPLACE, DROPBLOCK_F32, 16},
+    {"allocating", REF, 7, 0, B, NHWC, KIND_ALLOC, DROPBLOCK_F32, 0},
+    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_F32, 0},
+    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_F16, 0},
+    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_BF16, 0},
+    {"tensor", REF, 7, 0, B, NHWC, KIND_TENSOR, DROPBLOCK_F64, 0},
+    {"backward", REF, 7, 0, B, NHWC, KIND_BWD, DROPBLOCK_F32, 0},
+    {"backward", BIG, 7, 0, B, NHWC, KIND_BWD, DROPBLOCK_F32, 0},
+    {"backward-kept", REF, 7, 0, B, NHWC, KIND_BWD_KEPT, DROPBLOCK_F32, 0},
+    {"backward-kept", BIG, 7, 0, B, NHWC, KIND_BWD_KEPT, DROPBLOCK_F32, 0},
+    {"train-step", REF, 7, 0, B, NHWC, KIND_STEP, DROPBLOCK_F32, 0},
+    {"train-step", BIG, 7, 0, B, NHWC, KIND_STEP, DROPBLOCK_F32, 0},
+    {"2-threads", REF, 7, 0, B, NHWC, KIND_THREADS, DROPBLOCK_F32, 0},
+    {"2-threads", {1, 112, 112, 256}, 7, 0, B, NHWC, KIND_THREADS, DROPBLOCK_F32, 0},
     /* option rows: the options' own cost, and the default path through the 3-D
        entry point (d = 1) and split in two sample ranges */
-    {"exact-rate", REF, 7, DROPBLOCK_EXACT_RATE, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"noise", REF, 7, DROPBLOCK_FILL_NOISE, B, NHWC, KIND_FWD, DROPBLOCK_F32},
-    {"3d-depth1", REF, 7, 0, B, NHWC, KIND_3D, DROPBLOCK_F32},
-    {"split-2", REF, 7, 0, B, NHWC, KIND_SPLIT, DROPBLOCK_F32},
+    {"exact-rate", REF, 7, DROPBLOCK_EXACT_RATE, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"noise", REF, 7, DROPBLOCK_FILL_NOISE, B, NHWC, KIND_FWD, DROPBLOCK_F32, 0},
+    {"3d-depth1", REF, 7, 0, B, NHWC, KIND_3D, DROPBLOCK_F32, 0},
+    {"split-2", REF, 7, 0, B, NHWC, KIND_SPLIT, DROPBLOCK_F32, 0},
 };
 #undef REF
 #undef BIG
@@ -236,6 +239,7 @@ typedef struct bench_ctx {
     dropblock_config cfg;
     size_t total;
     void *x, *y, *g, *gx;              /* g, gx: dy and dx of the train-step row */
+    void *x_mem, *y_mem, *ws_mem;      /* x, y and ws before the case's offset */
     dropblock_tensor tx, ty, tg, tgx;  /* their descriptors in the case's layout */
     void *ws, *kept_ws;
     size_t ws_bytes;
@@ -614,10 +618,13 @@ static dropblock_tensor describe(const bench_case *bc, void *data) {
 }
 
 /* Normal values in [0.5, 1.5) of the case's dtype: no denormals, and every
-   page faulted in. */
-static void *filled(const bench_case *bc, size_t total) {
-    void *p = xmalloc(total * DTYPE_BYTES[bc->dtype]);
+   page faulted in; bc->offset bytes into the allocation, which goes to
+   *mem (mem may be NULL only where the case has no offset). */
+static void *filled(const bench_case *bc, size_t total, void **mem) {
+    unsigned char *base = (unsigned char *)xmalloc(total * DTYPE_BYTES[bc->dtype] + (size_t)bc->offset);
+    void *p = base + bc->offset;
     size_t i;
+    if (mem) *mem = base;
     for (i = 0; i < total; ++i) {
         const float v = 0.5f + (float)(i % 1021) / 1021.0f;
         uint32_t u;
@@ -645,10 +652,10 @@ static void bench_ctx_init(bench_ctx *ctx, const bench_case *bc, bench_pool *poo
     ctx->cfg.layout = bc->layout;
     ctx->cfg.seed = 2018;
     ctx->total = (size_t)bc->shape.n * (size_t)bc->shape.h * (size_t)bc->shape.w * (size_t)bc->shape.c;
-    ctx->x = filled(bc, ctx->total);
-    ctx->y = filled(bc, ctx->total);
-    ctx->g = step_kind ? filled(bc, ctx->total) : NULL;
-    ctx->gx = step_kind ? filled(bc, ctx->total) : NULL;
+    ctx->x = filled(bc, ctx->total, &ctx->x_mem);
+    ctx->y = filled(bc, ctx->total, &ctx->y_mem);
+    ctx->g = step_kind ? filled(bc, ctx->total, NULL) : NULL;
+    ctx->gx = step_kind ? filled(bc, ctx->total, NULL) : NULL;
     ctx->tx = describe(bc, ctx->x);
     ctx->ty = describe(bc, ctx->y);
     ctx->tg = describe(bc, ctx->g);
@@ -656,7 +663,8 @@ static void bench_ctx_init(bench_ctx *ctx, const bench_case *bc, bench_pool *poo
     check(dropblock_workspace_size(bc->shape, &ctx->ws_bytes), "dropblock_workspace_size");
     check(dropblock_mask_workspace_size(&ctx->tx, &mask_bytes), "dropblock_mask_workspace_size");
     if (mask_bytes > ctx->ws_bytes) ctx->ws_bytes = mask_bytes;
-    ctx->ws = xmalloc(ctx->ws_bytes);
+    ctx->ws_mem = xmalloc(ctx->ws_bytes + (size_t)bc->offset);
+    ctx->ws = (unsigned char *)ctx->ws_mem + bc->offset;
     ctx->kept_ws = xmalloc(ctx->ws_bytes);
     memset(ctx->ws, 0, ctx->ws_bytes);
     check(dropblock_mask_init(&ctx->kept, &ctx->cfg, 1, &ctx->tx, ctx->kept_ws, ctx->ws_bytes), "dropblock_mask_init");
@@ -667,11 +675,11 @@ static void bench_ctx_init(bench_ctx *ctx, const bench_case *bc, bench_pool *poo
 }
 
 static void bench_ctx_free(bench_ctx *ctx) {
-    free(ctx->x);
-    free(ctx->y);
+    free(ctx->x_mem);
+    free(ctx->y_mem);
     free(ctx->g);
     free(ctx->gx);
-    free(ctx->ws);
+    free(ctx->ws_mem);
     free(ctx->kept_ws);
 }
 
