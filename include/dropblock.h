@@ -1,4 +1,4 @@
-/* dropblock.h - v2.0.5 - DropBlock structured dropout for F32, F16, BF16 and
+/* dropblock.h - v2.0.6 - DropBlock structured dropout for F32, F16, BF16 and
    F64 tensors, C99.
 
    DropBlock (Ghiasi, Lin & Le, "DropBlock: A regularization method for
@@ -227,8 +227,8 @@
 
 #define DROPBLOCK_VERSION_MAJOR 2
 #define DROPBLOCK_VERSION_MINOR 0
-#define DROPBLOCK_VERSION_PATCH 5
-#define DROPBLOCK_VERSION_STRING "2.0.5"
+#define DROPBLOCK_VERSION_PATCH 6
+#define DROPBLOCK_VERSION_STRING "2.0.6"
 
 #ifndef DROPBLOCK_API
 #ifdef DROPBLOCK_STATIC
