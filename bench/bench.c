@@ -856,7 +856,7 @@ static void target_line(const char *what, const result *res, metric_fn f, double
 }
 
 /* slowest / fastest of the plain forward rows at one shape and layout
-   (block sizes), each taken as its ratio to its own interleaved stream:
+   (block sizes; aligned buffers), each taken as its ratio to its own interleaved stream:
    the stream is the same pass at one shape, so the ratio of two rows'
    ratios is the ratio of their times on the same machine, and a change of
    the machine's speed between rows (others' jobs) cancels. */
@@ -867,7 +867,7 @@ static void block_ratio_line(const result *res, dropblock_shape shape, dropblock
     int rows = 0;
     for (i = 0; i < NCASES; ++i) {
         const bench_case *bc = &CASES[i];
-        if (!res[i].done || bc->kind != KIND_FWD || bc->flags || bc->layout != layout ||
+        if (!res[i].done || bc->kind != KIND_FWD || bc->flags || bc->offset || bc->layout != layout ||
             bc->scale != DROPBLOCK_SCALE_BATCH || memcmp(&bc->shape, &shape, sizeof shape) != 0)
             continue;
         if (res[i].ns / res[i].stream > slow) slow = res[i].ns / res[i].stream;
