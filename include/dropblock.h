@@ -2904,7 +2904,7 @@ DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dro
     const size_t W = g->w, len = nrows * W;
     size_t e, n, j = 0, off = 0, in_band = r0 % g->band_rows;
     const uint64_t *band;
-    uint64_t buf[DROPBLOCK__GATHER];
+    uint64_t buf[DROPBLOCK__GATHER + 1]; /* and a zero word after the gathered ones, as the mask has one */
     size_t b = 0, b0 = 0; /* buf holds the bits of elements b0 .. b0 + 64b */
     if (!rows) { /* no seed can occur: nothing to gather */
         dropblock__run_bits(op, NULL, 0, len, x, y);
@@ -2932,6 +2932,7 @@ DROPBLOCK__INTERNAL void dropblock__run_plane(const dropblock__op *op, const dro
         }
         buf[b++] = w;
         if (b == DROPBLOCK__GATHER || e + n == len) {
+            buf[b] = 0; /* read when the run's alignment head leaves it off a word (dropblock__bits64) */
             dropblock__run_bits(op, buf, 0, e + n - b0, x + b0 * op->es, y + b0 * op->es);
             b = 0;
             b0 = e + n;
