@@ -619,7 +619,9 @@ static void arena_make(arena *a, const fuzz_case *fc, const reference *ref, size
     size_t fbytes = elems * sizeof(float), off = 1 + arr[1] % elems, e;
     reader data = fc->data;
     unsigned char *base;
-    a->mem = block_make(3 * fbytes + elems + 8 + elems / 8 + 32, 0);
+    /* room past x for a workspace of the documented size (E/8 + E/256 + 88)
+       at up to 63 bytes in (ws_make) */
+    a->mem = block_make(3 * fbytes + elems + 8 + elems / 8 + elems / 256 + 88 + 63, 0);
     base = (unsigned char *)a->mem.p;
     a->x = (float *)(void *)(base + fbytes);
     switch (arr[0] % 8) {
@@ -654,7 +656,7 @@ static int arena_unchanged(const arena *a) { return memcmp(a->snapshot, a->mem.p
 static block ws_make(const call *c, size_t x_bytes, const uint8_t *arr, size_t need) {
     block b;
     size_t small = need > 1u + arr[5] ? need - 1u - arr[5] : 0;
-    unsigned mis = arr[6] % 8;
+    unsigned mis = arr[6] % 64; /* every offset of a cache line: the mask's rows start at the next 64-byte boundary */
     switch (arr[4] % 8) {
     case 0: case 1: case 2: return block_make(need, mis);
     case 3: return block_make(small, mis);
