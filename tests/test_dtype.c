@@ -500,20 +500,25 @@ static void test_fill_noise_rounding(void **state) {
 /* Data at every element offset from a 64-byte boundary gives the same
    bits, in every dtype, out of place and in place: the apply takes a long
    run's elements up to a 32-byte boundary before its vector loop. NHWC
-   rows of 360 elements and NCHW planes of 144, finite values (the top
-   exponent bit cleared). */
+   rows of 360 elements, NCHW planes of 144 (a channel-major mask) and of
+   4608 under SHARE_CHANNELS (a pixel-major mask whose bits the apply
+   gathers 4096 at a time), y at another offset than x; finite values (the
+   top exponent bit cleared). */
 static void test_any_alignment(void **state) {
     static const dropblock_dtype dts[] = {DROPBLOCK_F32, DROPBLOCK_F64, DROPBLOCK_F16, DROPBLOCK_BF16};
-    const dropblock_config cfg = tu_config(0.8f, 0, 3, 0, 0, DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 77);
+    static const int shapes[3][4] = {{2, 6, 5, 72}, {2, 12, 12, 72}, {1, 72, 64, 2}}; /* n h w c */
     const uint16_t one = 1;
     unsigned char first;
     size_t k, e, off;
     (void)state;
     memcpy(&first, &one, 1); /* 0 on a big-endian machine */
-    for (k = 0; k < 2 * sizeof dts / sizeof dts[0]; ++k) {
-        const dropblock_dtype dt = dts[k / 2];
-        const int nchw = (int)(k % 2);
-        const size_t es = tt_dtype_size(dt), count = nchw ? 2 * 72 * 12 * 12 : 2 * 6 * 5 * 72, bytes = count * es;
+    for (k = 0; k < 3 * sizeof dts / sizeof dts[0]; ++k) {
+        const dropblock_dtype dt = dts[k / 3];
+        const int *sh = shapes[k % 3], nchw = k % 3 != 0;
+        const size_t es = tt_dtype_size(dt), count = (size_t)sh[0] * (size_t)sh[1] * (size_t)sh[2] * (size_t)sh[3];
+        const size_t bytes = count * es;
+        dropblock_config cfg = tu_config(0.8f, 0, 3, 0, k % 3 == 2 ? DROPBLOCK_SHARE_CHANNELS : 0,
+                                         DROPBLOCK_SCALE_BATCH, DROPBLOCK_NHWC, 77);
         unsigned char *x0 = (unsigned char *)tu_xmalloc(bytes), *want = (unsigned char *)tu_xmalloc(bytes);
         unsigned char *xm = (unsigned char *)tu_xmalloc(bytes + 128), *ym = (unsigned char *)tu_xmalloc(bytes + 128);
         unsigned char *xa = xm + (64 - (uintptr_t)xm % 64) % 64, *ya = ym + (64 - (uintptr_t)ym % 64) % 64;
@@ -527,8 +532,10 @@ static void test_any_alignment(void **state) {
         for (off = 0; off < 64; off += es) {
             int inplace;
             for (inplace = 0; inplace < 2; ++inplace) {
-                unsigned char *x = xa + off, *y = inplace ? x : ya + off;
-                dropblock_tensor tx = nchw ? tt_ncdhw(x, dt, 2, 1, 12, 12, 72) : tt_ndhwc(x, dt, 2, 1, 6, 5, 72), ty = tx;
+                unsigned char *x = xa + off, *y = inplace ? x : ya + (64 - off) % 64;
+                dropblock_tensor tx = nchw ? tt_ncdhw(x, dt, sh[0], 1, sh[1], sh[2], sh[3])
+                                           : tt_ndhwc(x, dt, sh[0], 1, sh[1], sh[2], sh[3]),
+                                 ty = tx;
                 ty.data = y;
                 memcpy(x, x0, bytes);
                 if (!inplace) memset(y, 0x5A, bytes);
