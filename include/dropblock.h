@@ -430,8 +430,11 @@ DROPBLOCK_API dropblock_status dropblock_mask_set_batch(dropblock_mask *m, uint6
    x and y: the mask's sizes and n_offset (DROPBLOCK_ERR_SHAPE otherwise),
    one dtype, any strides; y == x with the same strides is in place, any
    other overlap of the byte ranges they span is DROPBLOCK_ERR_OVERLAP (a
-   conservative test). Reads the workspace only: parts may run concurrently,
-   and any split gives the same bits. */
+   conservative test), and so is an overlap with the bytes of the workspace
+   that the mask uses (the mask does not keep the workspace's size, so its
+   unused slack, up to 63 bytes before the rows, is not checked). Reads the
+   workspace only: parts may run concurrently, and any split gives the same
+   bits. */
 DROPBLOCK_API dropblock_status dropblock_mask_forward(const dropblock_mask *m, const dropblock_tensor *x,
                                                       const dropblock_tensor *y, int part, int parts);
 DROPBLOCK_API dropblock_status dropblock_mask_backward(const dropblock_mask *m, const dropblock_tensor *dy,
