@@ -1473,7 +1473,7 @@ dropblock__draw_avx512(uint64_t key, uint64_t t, uint64_t g, uint64_t gs, size_t
     const int more = dropblock__t_from(t, DROPBLOCK__EAGER_V8) != 0; /* levels past the eager ones */
     dropblock__v8 o[4], ox[4];
     dropblock__queue q;
-    unsigned v, n = 0; /* queued groups: a local, not a field, so that it stays in a register */
+    unsigned v, n = 0; /* groups in the queue */
     size_t j;
     if (nc == 1) {
         dropblock__draw_one(key, t, g, off, out);
