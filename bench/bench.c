@@ -239,7 +239,6 @@ typedef struct bench_ctx {
     dropblock_config cfg;
     size_t total;
     void *x, *y, *g, *gx;              /* g, gx: dy and dx of the train-step row */
-    void *x_mem, *y_mem, *ws_mem;      /* x, y and ws before the case's offset */
     dropblock_tensor tx, ty, tg, tgx;  /* their descriptors in the case's layout */
     void *ws, *kept_ws;
     size_t ws_bytes;
@@ -617,14 +616,21 @@ static dropblock_tensor describe(const bench_case *bc, void *data) {
                                         : dropblock_tensor_nhwc(data, bc->dtype, s.n, s.h, s.w, s.c);
 }
 
+/* A buffer of `bytes` bc->offset bytes past a 64-byte boundary, and its
+   release. */
+static void *case_alloc(const bench_case *bc, size_t bytes) {
+    return (unsigned char *)xmalloc(bytes + (size_t)bc->offset) + bc->offset;
+}
+
+static void case_free(const bench_case *bc, void *p) {
+    if (p) free((unsigned char *)p - bc->offset);
+}
+
 /* Normal values in [0.5, 1.5) of the case's dtype: no denormals, and every
-   page faulted in; bc->offset bytes into the allocation, which goes to
-   *mem (mem may be NULL only where the case has no offset). */
-static void *filled(const bench_case *bc, size_t total, void **mem) {
-    unsigned char *base = (unsigned char *)xmalloc(total * DTYPE_BYTES[bc->dtype] + (size_t)bc->offset);
-    void *p = base + bc->offset;
+   page faulted in. */
+static void *filled(const bench_case *bc, size_t total) {
+    void *p = case_alloc(bc, total * DTYPE_BYTES[bc->dtype]);
     size_t i;
-    if (mem) *mem = base;
     for (i = 0; i < total; ++i) {
         const float v = 0.5f + (float)(i % 1021) / 1021.0f;
         uint32_t u;
@@ -652,10 +658,10 @@ static void bench_ctx_init(bench_ctx *ctx, const bench_case *bc, bench_pool *poo
     ctx->cfg.layout = bc->layout;
     ctx->cfg.seed = 2018;
     ctx->total = (size_t)bc->shape.n * (size_t)bc->shape.h * (size_t)bc->shape.w * (size_t)bc->shape.c;
-    ctx->x = filled(bc, ctx->total, &ctx->x_mem);
-    ctx->y = filled(bc, ctx->total, &ctx->y_mem);
-    ctx->g = step_kind ? filled(bc, ctx->total, NULL) : NULL;
-    ctx->gx = step_kind ? filled(bc, ctx->total, NULL) : NULL;
+    ctx->x = filled(bc, ctx->total);
+    ctx->y = filled(bc, ctx->total);
+    ctx->g = step_kind ? filled(bc, ctx->total) : NULL;
+    ctx->gx = step_kind ? filled(bc, ctx->total) : NULL;
     ctx->tx = describe(bc, ctx->x);
     ctx->ty = describe(bc, ctx->y);
     ctx->tg = describe(bc, ctx->g);
@@ -663,8 +669,7 @@ static void bench_ctx_init(bench_ctx *ctx, const bench_case *bc, bench_pool *poo
     check(dropblock_workspace_size(bc->shape, &ctx->ws_bytes), "dropblock_workspace_size");
     check(dropblock_mask_workspace_size(&ctx->tx, &mask_bytes), "dropblock_mask_workspace_size");
     if (mask_bytes > ctx->ws_bytes) ctx->ws_bytes = mask_bytes;
-    ctx->ws_mem = xmalloc(ctx->ws_bytes + (size_t)bc->offset);
-    ctx->ws = (unsigned char *)ctx->ws_mem + bc->offset;
+    ctx->ws = case_alloc(bc, ctx->ws_bytes);
     ctx->kept_ws = xmalloc(ctx->ws_bytes);
     memset(ctx->ws, 0, ctx->ws_bytes);
     check(dropblock_mask_init(&ctx->kept, &ctx->cfg, 1, &ctx->tx, ctx->kept_ws, ctx->ws_bytes), "dropblock_mask_init");
@@ -675,11 +680,11 @@ static void bench_ctx_init(bench_ctx *ctx, const bench_case *bc, bench_pool *poo
 }
 
 static void bench_ctx_free(bench_ctx *ctx) {
-    free(ctx->x_mem);
-    free(ctx->y_mem);
-    free(ctx->g);
-    free(ctx->gx);
-    free(ctx->ws_mem);
+    case_free(ctx->bc, ctx->x);
+    case_free(ctx->bc, ctx->y);
+    case_free(ctx->bc, ctx->g);
+    case_free(ctx->bc, ctx->gx);
+    case_free(ctx->bc, ctx->ws);
     free(ctx->kept_ws);
 }
 

@@ -3069,6 +3069,7 @@ DROPBLOCK__INTERNAL void dropblock__noise_row(const dropblock__op *op, const dro
    boundary, one zero word, then one kept count per band. A build's vector
    stores into rows that straddle cache lines made NHWC builds 17% slower,
    and an engine's workspace is seldom 64-byte aligned (malloc gives 16). */
+#define DROPBLOCK__ROWS_ALIGN 64u
 
 /* Asked at every mask_init, so never with the cpuid instruction: a
    hypervisor traps it (about 15 us here, a few percent of a forward pass).
@@ -3090,9 +3091,9 @@ DROPBLOCK__INTERNAL int dropblock__has_f16c(void) {
 DROPBLOCK__INTERNAL int dropblock__ws_most(size_t bands, size_t words, size_t *most) {
     size_t bytes;
     if (words > (size_t)-1 / sizeof(uint64_t) - 1 - bands ||
-        (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - 63)
+        (bytes = (bands + words + 1) * sizeof(uint64_t)) > (size_t)-1 - (DROPBLOCK__ROWS_ALIGN - 1))
         return 0;
-    if (bytes + 63 > *most) *most = bytes + 63;
+    if (bytes + DROPBLOCK__ROWS_ALIGN - 1 > *most) *most = bytes + DROPBLOCK__ROWS_ALIGN - 1;
     return 1;
 }
 
@@ -3207,7 +3208,7 @@ DROPBLOCK__INTERNAL void dropblock__mask_threshold(dropblock_mask *m, const drop
 /* Points the mask at its workspace (only needed when a seed can occur). */
 DROPBLOCK__INTERNAL void dropblock__mask_bind(dropblock_mask *m, const dropblock__geom *g, void *workspace) {
     uintptr_t p = (uintptr_t)workspace;
-    m->rows_ = (uint64_t *)(void *)(p + (64 - p % 64) % 64);
+    m->rows_ = (uint64_t *)(void *)(p + (DROPBLOCK__ROWS_ALIGN - p % DROPBLOCK__ROWS_ALIGN) % DROPBLOCK__ROWS_ALIGN);
     m->rows_[g->mask_words] = 0;
     m->counts_ = m->rows_ + g->mask_words + 1;
 }
